@@ -1,0 +1,52 @@
+"""The annotator's loop: lease tasks, renew, skip, release."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from kolam.api.deps import CurrentActor, SettingsDep, WriteSession
+from kolam.api.schemas.common import ERRORS
+from kolam.api.schemas.tasks import LeasedTaskOut, LeaseOut, SkipIn
+from kolam.services import assignment
+
+router = APIRouter(tags=["tasks"], responses=ERRORS)
+
+
+@router.post("/projects/{project_id}/next", response_model=list[LeasedTaskOut])
+def next_tasks(
+    project_id: int,
+    session: WriteSession,
+    actor: CurrentActor,
+    settings: SettingsDep,
+    count: Annotated[int, Query(ge=1, description="How many tasks to lease at once (browser prefetch).")] = 1,
+) -> list[LeasedTaskOut]:
+    """Lease up to `count` tasks; an empty list means there is no work for you now."""
+    leased = assignment.lease_tasks(session, actor, project_id, count=count, max_batch=settings.max_batch,
+                                    default_lease_seconds=settings.lease_seconds)
+    return [LeasedTaskOut(**vars(t)) for t in leased]
+
+
+@router.get("/projects/{project_id}/leases", response_model=list[LeasedTaskOut])
+def my_leases(project_id: int, session: WriteSession, actor: CurrentActor) -> list[LeasedTaskOut]:
+    """The tasks you hold now, so a reloaded page resumes them."""
+    return [LeasedTaskOut(**vars(t)) for t in assignment.my_active_leases(session, actor, project_id)]
+
+
+@router.post("/tasks/{task_id}/renew", response_model=LeaseOut)
+def renew(task_id: int, session: WriteSession, actor: CurrentActor, settings: SettingsDep) -> LeaseOut:
+    lease = assignment.renew_lease(session, actor, task_id, default_lease_seconds=settings.lease_seconds)
+    return LeaseOut.model_validate(lease)
+
+
+@router.post("/tasks/{task_id}/skip", response_model=LeaseOut)
+def skip(task_id: int, body: SkipIn, session: WriteSession, actor: CurrentActor) -> LeaseOut:
+    """Never offer this task to me again; its slot goes to someone else."""
+    return LeaseOut.model_validate(assignment.end_lease(session, actor, task_id, skip=True, reason=body.reason))
+
+
+@router.post("/tasks/{task_id}/release", response_model=LeaseOut)
+def release(task_id: int, session: WriteSession, actor: CurrentActor) -> LeaseOut:
+    """Give the task back (it may come to me again later)."""
+    return LeaseOut.model_validate(assignment.end_lease(session, actor, task_id, skip=False))

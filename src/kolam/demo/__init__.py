@@ -1,0 +1,1 @@
+"""Demo data and loaders that ship inside the package, so demos run offline."""

@@ -1,0 +1,65 @@
+"""CSV with a header row; rows are numbered as a spreadsheet shows them (the header is row 1)."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+from typing import Any, BinaryIO
+
+import orjson
+
+from kolam.formats.records import FormatError, SourceRecord
+
+csv.field_size_limit(16 * 1024 * 1024)
+
+
+def _value(column: str, raw: str, location: str) -> Any:
+    """`meta` holds JSON; everything else stays a string (the import decides what it means)."""
+    if column == "meta" and raw.strip():
+        try:
+            return orjson.loads(raw)
+        except orjson.JSONDecodeError as err:
+            raise FormatError(f"column 'meta' is not valid JSON ({err})", location=location, field="meta") from None
+    return raw
+
+
+def read_csv(stream: BinaryIO, name: str) -> Iterator[SourceRecord]:
+    text = io.TextIOWrapper(stream, encoding="utf-8-sig", newline="")
+    reader = csv.reader(text)
+    try:
+        header = next(reader)
+    except StopIteration:
+        raise FormatError("the file is empty; a header row is needed", location=name) from None
+    except UnicodeDecodeError as err:
+        raise FormatError(f"not UTF-8 text ({err.reason})", location=f"{name} row 1") from None
+    columns = [c.strip() for c in header]
+    for i, column in enumerate(columns, start=1):
+        if not column:
+            raise FormatError(f"column {i} has no name in the header", location=f"{name} row 1")
+        if columns.count(column) > 1:
+            raise FormatError(f"column '{column}' appears twice in the header", location=f"{name} row 1")
+    row_number = 1
+    try:
+        for row in reader:
+            row_number = reader.line_num
+            location = f"{name} row {row_number}"
+            if not row or all(not cell.strip() for cell in row):
+                continue
+            if len(row) != len(columns):
+                raise FormatError(f"{len(row)} cells, but the header has {len(columns)} columns", location=location)
+            fields: dict[str, Any] = {}
+            meta: dict[str, Any] = {}
+            for column, raw in zip(columns, row, strict=True):
+                if column.startswith("meta."):
+                    meta[column[5:]] = raw
+                else:
+                    fields[column] = _value(column, raw, location)
+            if meta:
+                base = fields.get("meta") or {}
+                fields["meta"] = {**base, **meta} if isinstance(base, dict) else base
+            yield SourceRecord(fields, location)
+    except UnicodeDecodeError as err:
+        raise FormatError(f"not UTF-8 text ({err.reason})", location=f"{name} after row {row_number}") from None
+    except csv.Error as err:
+        raise FormatError(f"malformed CSV ({err})", location=f"{name} row {reader.line_num}") from None

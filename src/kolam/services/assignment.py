@@ -1,0 +1,215 @@
+"""The assignment engine: which task an annotator gets next, and the life of their lease on it.
+
+Rules: the project's required skills; never a task the person already answered, skipped or holds; never
+more people on a task than answers it still wants; highest priority first; gold mixed in at the project's
+ratio. The claim itself is in ``kolam.store.queue`` (atomic on SQLite and PostgreSQL).
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from kolam.errors import Conflict, Forbidden, Invalid, NotFound
+from kolam.services import audit
+from kolam.services.context import Actor
+from kolam.services.projects import get_project
+from kolam.store import queue
+from kolam.store.tables import Item, Lease, Prediction, Project, Task
+from kolam.store.types import utcnow
+
+SWEEP_EVERY_SECONDS = 1.0
+_last_sweep: dict[int, float] = {}
+_sweep_lock = threading.Lock()
+
+
+@dataclass(frozen=True)
+class LeasedTask:
+    """What the annotator's tool needs to show one task, offline if need be."""
+
+    task_id: int
+    lease_id: int
+    expires_at: datetime
+    priority: int
+    schema_version: int
+    item: dict[str, Any]
+    predictions: list[dict[str, Any]]
+
+
+def gold_count(ratio: float, count: int, rng: random.Random) -> int:
+    """How many of ``count`` tasks should be gold; a binomial draw so the long-run share is ``ratio``.
+
+    The hook for quality control: gold tasks look like any other in what the API returns.
+    """
+    if ratio <= 0:
+        return 0
+    return sum(1 for _ in range(count) if rng.random() < ratio)
+
+
+def _check_may_work(actor: Actor, project: Project) -> None:
+    actor.require("tasks.work")
+    missing = sorted(set(project.required_skills or ()) - set(actor.skills))
+    if missing:
+        raise Forbidden(f"this project needs the skills {', '.join(missing)}", field="skills", code="missing_skill")
+
+
+def _sweep(session: Session, project_id: int, now: datetime) -> None:
+    """Return the slots of expired leases, at most once a second per project per process."""
+    tick = time.monotonic()
+    with _sweep_lock:
+        if tick - _last_sweep.get(project_id, 0.0) < SWEEP_EVERY_SECONDS:
+            return
+        _last_sweep[project_id] = tick
+    queue.expire_leases(session, project_id, now)
+
+
+def lease_tasks(
+    session: Session,
+    actor: Actor,
+    project_id: int,
+    *,
+    count: int = 1,
+    max_batch: int = 100,
+    default_lease_seconds: int = 600,
+    rng: random.Random | None = None,
+) -> list[LeasedTask]:
+    """Lease up to ``count`` tasks to the actor (fewer, or none, when the queue has no more for them)."""
+    if not 1 <= count <= max_batch:
+        raise Invalid(f"count must be between 1 and {max_batch}", field="count")
+    project = get_project(session, actor, project_id)
+    _check_may_work(actor, project)
+    now = utcnow()
+    _sweep(session, project.id, now)
+    n_gold = gold_count(project.gold_ratio, count, rng or random.Random())
+    picked = queue.pick_tasks(session, project.id, actor.user_id, n_gold, gold=True) if n_gold else []
+    picked += queue.pick_tasks(session, project.id, actor.user_id, count - len(picked), gold=False)
+    if not picked:
+        session.commit()
+        return []
+    expires = now + timedelta(seconds=project.lease_seconds or default_lease_seconds)
+    queue.take_slots(session, picked, now)
+    leases = queue.upsert_leases(session, project.id, actor.user_id, picked, now, expires)
+    audit.record_many(session, actor, "item.read", "item", picked, {"via": "lease"})
+    session.commit()
+    return _describe(session, project, picked, leases, expires)
+
+
+def my_active_leases(session: Session, actor: Actor, project_id: int) -> list[LeasedTask]:
+    """The tasks the actor holds now (a reloaded browser picks up where it was)."""
+    project = get_project(session, actor, project_id)
+    rows = session.execute(
+        sa.select(Lease.task_id, Lease.id, Lease.expires_at).where(
+            Lease.project_id == project.id, Lease.user_id == actor.user_id, Lease.status == "active",
+            Lease.expires_at > utcnow(),
+        ).order_by(Lease.id)
+    ).all()
+    if not rows:
+        return []
+    by_expiry: dict[datetime, list[int]] = {}
+    for task_id, _lease_id, expires_at in rows:
+        by_expiry.setdefault(expires_at, []).append(task_id)
+    leases = {task_id: lease_id for task_id, lease_id, _ in rows}
+    out: list[LeasedTask] = []
+    for expires_at, ids in by_expiry.items():
+        out.extend(_describe(session, project, ids, leases, expires_at))
+    audit.record_many(session, actor, "item.read", "item", [t.task_id for t in out], {"via": "resume"})
+    session.commit()
+    return out
+
+
+def _describe(
+    session: Session, project: Project, task_ids: Sequence[int], leases: dict[int, int], expires: datetime
+) -> list[LeasedTask]:
+    rows = session.execute(
+        sa.select(Task.item_id, Task.priority, Item).join(Item, Item.id == Task.item_id).where(
+            Task.item_id.in_(task_ids)
+        )
+    ).all()
+    predictions: dict[int, list[dict[str, Any]]] = {}
+    for pred in session.scalars(sa.select(Prediction).where(Prediction.task_id.in_(task_ids))):
+        predictions.setdefault(pred.task_id, []).append(
+            {"model_version": pred.model_version, "value": pred.value, "confidence": pred.confidence}
+        )
+    order = {task_id: i for i, task_id in enumerate(task_ids)}
+    out = [
+        LeasedTask(
+            task_id=task_id, lease_id=leases[task_id], expires_at=expires, priority=priority,
+            schema_version=project.schema_version, item=item_payload(item), predictions=predictions.get(task_id, []),
+        )
+        for task_id, priority, item in rows
+    ]
+    return sorted(out, key=lambda t: order[t.task_id])
+
+
+def item_payload(item: Item) -> dict[str, Any]:
+    """An item as tools see it: inline text, or where to fetch the media (through the API, audited)."""
+    payload: dict[str, Any] = {"id": item.id, "media": item.media, "external_id": item.external_id, "meta": item.meta}
+    if item.text is not None:
+        payload["text"] = item.text
+    if item.blob_key is not None or item.url is not None:
+        payload["content_url"] = f"/api/v1/items/{item.id}/content"
+        payload["mime_type"] = item.mime_type
+    return payload
+
+
+def _own_lease(session: Session, actor: Actor, task_id: int, *, lock: bool = False) -> tuple[Lease, Project]:
+    query = (
+        sa.select(Lease, Project)
+        .join(Project, Project.id == Lease.project_id)
+        .where(Lease.task_id == task_id, Lease.user_id == actor.user_id, Project.org_id == actor.org_id)
+    )
+    row = session.execute(query.with_for_update(of=Lease) if lock else query).first()
+    if row is None:
+        raise NotFound(f"you hold no lease on task {task_id}", field="task_id")
+    return row.tuple()
+
+
+def renew_lease(session: Session, actor: Actor, task_id: int, *, default_lease_seconds: int = 600) -> Lease:
+    """Extend a lease; one that already expired is revived only if the task still wants an answer."""
+    lease, project = _own_lease(session, actor, task_id, lock=True)
+    now = utcnow()
+    seconds = project.lease_seconds or default_lease_seconds
+    if lease.status == "active":
+        lease.expires_at = now + timedelta(seconds=seconds)
+        lease.renewals += 1
+    elif lease.status == "expired":
+        task = session.get(Task, task_id, with_for_update=True)
+        if task is None or task.state != "open" or task.open_slots <= 0:
+            raise Conflict(f"the lease on task {task_id} expired and the task has all the answers it wants",
+                           code="lease_expired", field="task_id")
+        queue.take_slots(session, [task_id], now)
+        lease.status, lease.expires_at, lease.ended_at = "active", now + timedelta(seconds=seconds), None
+        lease.renewals += 1
+    else:
+        raise Conflict(f"the lease on task {task_id} ended ({lease.status})", code="lease_ended", field="task_id")
+    session.commit()
+    return lease
+
+
+def end_lease(session: Session, actor: Actor, task_id: int, *, skip: bool, reason: str | None = None) -> Lease:
+    """Skip (never offered to this person again) or release (may come back) a task; its slot returns."""
+    if reason is not None and len(reason) > 500:
+        raise Invalid("reason must be at most 500 characters", field="reason")
+    lease, project = _own_lease(session, actor, task_id, lock=True)
+    if lease.status in ("submitted", "skipped"):
+        raise Conflict(f"task {task_id} was already {lease.status}", code="lease_ended", field="task_id")
+    now = utcnow()
+    if lease.status == "active":
+        queue.return_slots(session, [task_id], now)
+    if skip:
+        lease.status, lease.skip_reason = "skipped", reason
+    else:
+        lease.status = "released"
+    lease.ended_at = now
+    audit.record(session, actor, "task.skip" if skip else "task.release", "task", task_id,
+                 {"reason": reason} if reason else None)
+    session.commit()
+    return lease

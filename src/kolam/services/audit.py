@@ -1,0 +1,81 @@
+"""The audit trail: who touched which data, when, from where. Rows are only ever inserted."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from kolam.services.context import Actor
+from kolam.store.tables import AuditEvent
+from kolam.store.types import utcnow
+
+
+def record(
+    session: Session,
+    actor: Actor | None,
+    action: str,
+    object_type: str,
+    object_id: int | str | None,
+    details: dict[str, Any] | None = None,
+    *,
+    org_id: int | None = None,
+) -> None:
+    """Add one event to the caller's transaction, so it commits (or not) with what it describes."""
+    record_many(session, actor, action, object_type, [object_id], details, org_id=org_id)
+
+
+def record_many(
+    session: Session,
+    actor: Actor | None,
+    action: str,
+    object_type: str,
+    object_ids: Iterable[int | str | None],
+    details: dict[str, Any] | None = None,
+    *,
+    org_id: int | None = None,
+) -> None:
+    now = utcnow()
+    rows = [
+        {
+            "org_id": org_id if org_id is not None else (actor.org_id if actor else None),
+            "user_id": actor.user_id if actor else None,
+            "action": action,
+            "object_type": object_type,
+            "object_id": None if oid is None else str(oid),
+            "via": actor.via if actor else "system",
+            "ip": actor.ip if actor else None,
+            "user_agent": (actor.user_agent or "")[:300] if actor else None,
+            "at": now,
+            "details": details or {},
+        }
+        for oid in object_ids
+    ]
+    if rows:
+        session.execute(sa.insert(AuditEvent), rows)
+
+
+def list_events(
+    session: Session,
+    actor: Actor,
+    *,
+    after_id: int | None = None,
+    limit: int = 100,
+    object_type: str | None = None,
+    object_id: str | None = None,
+    since: datetime | None = None,
+) -> Sequence[AuditEvent]:
+    actor.require("audit.read")
+    query = sa.select(AuditEvent).where(AuditEvent.org_id == actor.org_id)
+    if after_id is not None:
+        query = query.where(AuditEvent.id > after_id)
+    if object_type:
+        query = query.where(AuditEvent.object_type == object_type)
+    if object_id:
+        query = query.where(AuditEvent.object_id == object_id)
+    if since:
+        query = query.where(AuditEvent.at >= since)
+    return session.scalars(query.order_by(AuditEvent.id).limit(limit)).all()

@@ -1,0 +1,128 @@
+"""Turning one import record into an item row: which field holds the content for each project kind, and
+what a path, a URL or an uploaded file means. Errors name the record's location and the field."""
+
+from __future__ import annotations
+
+import hashlib
+import mimetypes
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from kolam.errors import Invalid, TooLarge
+from kolam.formats import SourceRecord
+from kolam.store.blobs import BlobStore, TooBig
+
+CONTENT_FIELD = {"image_classes": "image", "image_boxes": "image", "transcription": "audio", "text_classes": "text"}
+MEDIA = {"image_classes": "image", "image_boxes": "image", "transcription": "audio", "text_classes": "text"}
+RESERVED = {"id", "priority", "meta", "text", "image", "audio", "file", "kind"}
+URL_SCHEMES = ("http://", "https://", "s3://", "gs://")
+MAX_TEXT = 1_000_000
+
+
+@dataclass(frozen=True)
+class RecordContext:
+    """What a record may refer to: which folders paths may point into, and where blobs go."""
+
+    project_kind: str
+    org_id: int
+    blobs: BlobStore
+    allowed_roots: Sequence[Path]
+    max_item_bytes: int
+
+
+def _fail(record: SourceRecord, message: str, field: str | None) -> Invalid:
+    where = f"{record.location}: {message}"
+    return Invalid(where + (f" (field '{field}')" if field else ""), field=field)
+
+
+def _check_path(record: SourceRecord, raw: str, ctx: RecordContext, field: str) -> Path:
+    if not ctx.allowed_roots:
+        raise _fail(record, "items may not refer to server paths here; upload the files or give URLs", field)
+    base = ctx.allowed_roots[0]
+    path = (base / raw).resolve() if not Path(raw).is_absolute() else Path(raw).resolve()
+    if not any(path.is_relative_to(root.resolve()) for root in ctx.allowed_roots):
+        raise _fail(record, f"path '{raw}' is outside the folders imports may read", field)
+    if not path.is_file():
+        raise _fail(record, f"file '{raw}' does not exist", field)
+    return path
+
+
+def _store_file(record: SourceRecord, path: Path, ctx: RecordContext, field: str) -> dict[str, Any]:
+    try:
+        blob = ctx.blobs.put_file(ctx.org_id, path, max_bytes=ctx.max_item_bytes)
+    except TooBig as err:
+        raise TooLarge(f"{record.location}: {err}", field=field) from None
+    mime = mimetypes.guess_type(path.name)[0]
+    return {"content_hash": blob.sha256, "blob_key": blob.key, "size_bytes": blob.size, "mime_type": mime,
+            "source_name": path.name}
+
+
+def _text_of(record: SourceRecord, value: Any, field: str) -> str:
+    if not isinstance(value, str):
+        raise _fail(record, f"'{field}' must be a string, got {type(value).__name__}", field)
+    if not value.strip():
+        raise _fail(record, f"'{field}' is empty", field)
+    if len(value) > MAX_TEXT:
+        raise _fail(record, f"'{field}' is over {MAX_TEXT} characters", field)
+    return value
+
+
+def _content(record: SourceRecord, ctx: RecordContext) -> dict[str, Any]:
+    field = CONTENT_FIELD[ctx.project_kind]
+    media = MEDIA[ctx.project_kind]
+    if record.file_path is not None:
+        kind = record.fields.get("kind")
+        if kind != media:
+            raise _fail(record, f"a {ctx.project_kind} project takes {media} files, this is {kind}", "file")
+        if media == "text":
+            try:
+                text = record.file_path.read_text(encoding="utf-8")
+            except UnicodeDecodeError as err:
+                raise _fail(record, f"not UTF-8 text ({err.reason} at byte {err.start})", "file") from None
+            return _text_item(record, text, field)
+        return {"media": media, **_store_file(record, record.file_path, ctx, "file")}
+    if field not in record.fields:
+        given = ", ".join(sorted(record.fields)) or "none"
+        raise _fail(record, f"missing field '{field}' (a {ctx.project_kind} project needs it; fields given: {given})",
+                    field)
+    value = record.fields[field]
+    if media == "text":
+        return _text_item(record, value, field)
+    ref = _text_of(record, value, field).strip()
+    if ref.startswith(URL_SCHEMES):
+        digest = hashlib.sha256(b"url:" + ref.encode()).hexdigest()
+        return {"media": media, "content_hash": digest, "url": ref, "mime_type": mimetypes.guess_type(ref)[0]}
+    return {"media": media, **_store_file(record, _check_path(record, ref, ctx, field), ctx, field)}
+
+
+def _text_item(record: SourceRecord, value: Any, field: str) -> dict[str, Any]:
+    text = _text_of(record, value, field)
+    return {"media": "text", "text": text, "content_hash": hashlib.sha256(text.encode()).hexdigest(),
+            "size_bytes": len(text.encode())}
+
+
+def item_fields(record: SourceRecord, ctx: RecordContext) -> dict[str, Any]:
+    """The item columns for one record (without ids and timestamps), and its task priority."""
+    fields = record.fields
+    row = _content(record, ctx)
+    external = fields.get("id")
+    if external is not None and not isinstance(external, str | int):
+        raise _fail(record, f"'id' must be a string or number, got {type(external).__name__}", "id")
+    priority = fields.get("priority", 0)
+    if isinstance(priority, str) and priority.strip().lstrip("-").isdigit():
+        priority = int(priority)
+    if priority in ("", None):
+        priority = 0
+    if not isinstance(priority, int) or isinstance(priority, bool):
+        raise _fail(record, f"'priority' must be a whole number, got {priority!r}", "priority")
+    meta = fields.get("meta", {})
+    if not isinstance(meta, dict):
+        raise _fail(record, f"'meta' must be an object, got {type(meta).__name__}", "meta")
+    meta = {**meta, **{k: v for k, v in fields.items() if k not in RESERVED}}
+    source_name = row.pop("source_name", None)
+    if source_name:
+        meta.setdefault("file_name", fields.get("file", source_name))
+    row.update(external_id=None if external is None else str(external), meta=meta, priority=priority)
+    return row

@@ -1,0 +1,90 @@
+"""Runtime configuration, read from the environment (prefix ``KOLAM_``) when asked for, never at import."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Everything an operator can tune; every field is documented because the docs test reads them."""
+
+    model_config = SettingsConfigDict(env_prefix="KOLAM_", extra="ignore")
+
+    data_dir: Path = Field(
+        default=Path("kolam-data"),
+        description="Folder for the embedded database, blobs and job queue when nothing else is configured.",
+    )
+    database_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL of the database, e.g. postgresql+psycopg://user@host/db. "
+        "Empty: SQLite at <data_dir>/kolam.db.",
+    )
+    blob_url: str | None = Field(
+        default=None,
+        description="Where item content (images, audio) is stored, as an fsspec URL. Empty: <data_dir>/blobs.",
+    )
+    host: str = Field(default="127.0.0.1", description="Address `kolam serve` binds to.")
+    port: int = Field(default=8420, description="Port `kolam serve` listens on.")
+    mode: str = Field(
+        default="local",
+        description="`local` (one machine, relaxed defaults) or `production` (refuses unsafe settings).",
+    )
+    secret_key: str | None = Field(
+        default=None,
+        description="Secret used to sign session cookies' CSRF tokens. Required in production mode.",
+    )
+    lease_seconds: int = Field(default=600, ge=10, description="How long a leased task stays reserved.")
+    max_batch: int = Field(default=100, ge=1, description="Most tasks one `next` call may lease.")
+    max_upload_bytes: int = Field(
+        default=512 * 1024 * 1024, ge=1, description="Largest upload (import file or item blob) accepted."
+    )
+    max_item_bytes: int = Field(
+        default=64 * 1024 * 1024, ge=1, description="Largest single item file accepted by an import."
+    )
+    import_roots: list[Path] = Field(
+        default_factory=list,
+        description="Server folders that imports over the API may reference by path (JSON list). Empty: none.",
+    )
+    session_hours: int = Field(default=12, ge=1, description="How long a browser login lasts.")
+    cookie_secure: bool = Field(
+        default=False, description="Mark the session cookie Secure (set when served over HTTPS)."
+    )
+    audit_reads: bool = Field(
+        default=True, description="Record an audit event for every read of an item's content."
+    )
+    sqlite_busy_timeout_ms: int = Field(
+        default=5000, ge=0, description="How long a SQLite writer waits for the lock before failing."
+    )
+    pool_size: int = Field(default=10, ge=1, description="Database connections per server process.")
+    log_level: str = Field(default="info", description="Log level of the server.")
+
+    @model_validator(mode="after")
+    def _refuse_unsafe_production(self) -> Settings:
+        if self.mode not in ("local", "production"):
+            raise ValueError("KOLAM_MODE must be 'local' or 'production'")
+        if self.mode == "production":
+            if not self.secret_key or len(self.secret_key) < 32:
+                raise ValueError("KOLAM_SECRET_KEY of at least 32 characters is required in production mode")
+            if not self.cookie_secure:
+                raise ValueError("KOLAM_COOKIE_SECURE=true is required in production mode")
+        return self
+
+    @property
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'kolam.db').resolve()}"
+
+    @property
+    def effective_blob_url(self) -> str:
+        return self.blob_url or str((self.data_dir / "blobs").resolve())
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, built on first use."""
+    return Settings()
