@@ -53,9 +53,7 @@ class Settings(BaseSettings):
     cookie_secure: bool = Field(
         default=False, description="Mark the session cookie Secure (set when served over HTTPS)."
     )
-    audit_reads: bool = Field(
-        default=True, description="Record an audit event for every read of an item's content."
-    )
+    audit_reads: bool = Field(default=True, description="Record an audit event for every read of an item's content.")
     sqlite_busy_timeout_ms: int = Field(
         default=5000, ge=0, description="How long a SQLite writer waits for the lock before failing."
     )

@@ -11,8 +11,8 @@ from fastapi.responses import RedirectResponse
 
 from kolam import __version__
 from kolam.api import errors
+from kolam.api.routes import annotations as annotation_routes
 from kolam.api.routes import (
-    annotations,
     audit,
     auth,
     exports,
@@ -35,8 +35,9 @@ API_PREFIX = "/api/v1"
 
 
 def open_database(settings: Settings) -> Database:
-    return create_database(settings.effective_database_url, busy_timeout_ms=settings.sqlite_busy_timeout_ms,
-                           pool_size=settings.pool_size)
+    return create_database(
+        settings.effective_database_url, busy_timeout_ms=settings.sqlite_busy_timeout_ms, pool_size=settings.pool_size
+    )
 
 
 def create_app(settings: Settings | None = None, *, db: Database | None = None, migrate: bool = True) -> FastAPI:
@@ -55,7 +56,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None, 
     app = FastAPI(
         title="Kolam",
         version=__version__,
-        description="Annotation with people and a model in the loop. Errors: `{\"error\": {code, message, field}}`.",
+        description='Annotation with people and a model in the loop. Errors: `{"error": {code, message, field}}`.',
         openapi_url=f"{API_PREFIX}/openapi.json",
         docs_url=f"{API_PREFIX}/docs",
         redoc_url=None,
@@ -67,8 +68,8 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None, 
     errors.install(app)
     app.add_middleware(GZipMiddleware, minimum_size=1024)
     api = APIRouter(prefix=API_PREFIX)
-    for module in (health, auth, organizations, members, tokens, projects, imports, tasks, annotations, items,
-                   exports, audit):
+    for module in (health, auth, organizations, members, tokens, projects, imports, tasks, annotation_routes,
+                   items, exports, audit):  # fmt: skip
         api.include_router(module.router)
     app.include_router(api)
 

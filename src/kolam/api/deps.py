@@ -63,8 +63,7 @@ def current_actor(request: Request, db: DatabaseDep) -> Actor:
             actor = resolve_token(session, header[7:].strip())
         elif cookie := request.cookies.get(SESSION_COOKIE):
             if request.method not in SAFE_METHODS and CSRF_HEADER not in request.headers:
-                raise Forbidden(f"browser requests that change data must send the {CSRF_HEADER} header",
-                                code="csrf")
+                raise Forbidden(f"browser requests that change data must send the {CSRF_HEADER} header", code="csrf")
             actor = resolve_session(session, cookie)
         else:
             raise Unauthenticated("log in, or send 'Authorization: Bearer <token>'")

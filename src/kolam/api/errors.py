@@ -14,8 +14,16 @@ from kolam.errors import KolamError
 
 log = logging.getLogger("kolam.api")
 
-HTTP_CODES = {401: "unauthenticated", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
-              409: "conflict", 413: "too_large", 415: "unsupported_media_type", 429: "too_many_requests"}
+HTTP_CODES = {
+    401: "unauthenticated",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "too_large",
+    415: "unsupported_media_type",
+    429: "too_many_requests",
+}
 
 
 def envelope(status: int, code: str, message: str, field: str | None = None, **extra: Any) -> JSONResponse:

@@ -57,8 +57,17 @@ def user_add(
     db = open_db()
     with db.write() as s:
         organization = accounts.get_organization(s, org)
-        member = accounts.add_member(s, None, organization.id, email=email, role=role, name=name,
-                                     password=password, skills=skill or [], is_admin=admin)
+        member = accounts.add_member(
+            s,
+            None,
+            organization.id,
+            email=email,
+            role=role,
+            name=name,
+            password=password,
+            skills=skill or [],
+            is_admin=admin,
+        )
     console.print(f"added {email} to {org} as {role} (member {member.id})")
     if generated:
         console.print(f"password: [bold]{password}[/bold]  (shown once)")
@@ -114,8 +123,14 @@ def token_list(org: OrgOpt) -> None:
     with db.read() as s:
         organization = accounts.get_organization(s, org)
         for t in auth.list_tokens(s, None, organization.id):
-            table.add_row(str(t.id), str(t.user_id), t.name, t.prefix + "…", t.created_at.strftime("%Y-%m-%d"),
-                          t.revoked_at.strftime("%Y-%m-%d") if t.revoked_at else "")
+            table.add_row(
+                str(t.id),
+                str(t.user_id),
+                t.name,
+                t.prefix + "…",
+                t.created_at.strftime("%Y-%m-%d"),
+                t.revoked_at.strftime("%Y-%m-%d") if t.revoked_at else "",
+            )
     console.print(table)
 
 

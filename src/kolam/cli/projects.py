@@ -41,9 +41,14 @@ def create(
     with db.write() as s:
         organization = accounts.get_organization(s, org)
         project = projects.create_project(
-            s, None, organization.id, kind=kind, schema=load_json_arg(schema, "schema"),
-            settings=ProjectSettings(name=name, instructions=instructions, overlap=overlap,
-                                     required_skills=skill or [], priority=priority),
+            s,
+            None,
+            organization.id,
+            kind=kind,
+            schema=load_json_arg(schema, "schema"),
+            settings=ProjectSettings(
+                name=name, instructions=instructions, overlap=overlap, required_skills=skill or [], priority=priority
+            ),
         )
     console.print(f"created project {project.id} '{project.name}' ({project.kind})")
 
@@ -92,7 +97,11 @@ def update(
     with db.write() as s:
         organization = accounts.get_organization(s, org)
         p = projects.update_project(
-            s, None, project_id, org_id=organization.id, schema=load_json_arg(schema, "schema") if schema else None,
+            s,
+            None,
+            project_id,
+            org_id=organization.id,
+            schema=load_json_arg(schema, "schema") if schema else None,
             settings=ProjectSettings(overlap=overlap, priority=priority),
         )
     console.print(f"project {p.id} updated (schema v{p.schema_version}, overlap {p.overlap})")
@@ -114,28 +123,55 @@ def import_cmd(
         organization = accounts.get_organization(session, org)
     try:
         fmt = detect_format(source)
-        with Progress(TextColumn("importing"), BarColumn(), MofNCompleteColumn(), TextColumn("records"),
-                      TimeElapsedColumn(), console=console, transient=not sys.stdout.isatty()) as bar:
+        with Progress(
+            TextColumn("importing"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("records"),
+            TimeElapsedColumn(),
+            console=console,
+            transient=not sys.stdout.isatty(),
+        ) as bar:
             task = bar.add_task("import", total=None)
             if fmt == "folder":
                 records = read_folder(source)
                 roots = [source.resolve()]
-                report = imports.import_records(db, None, project, records, source=str(source), format_name=fmt,
-                                                blobs=blobs, allowed_roots=roots, max_item_bytes=s.max_item_bytes,
-                                                org_id=organization.id, progress=lambda n: bar.advance(task, n))
+                report = imports.import_records(
+                    db,
+                    None,
+                    project,
+                    records,
+                    source=str(source),
+                    format_name=fmt,
+                    blobs=blobs,
+                    allowed_roots=roots,
+                    max_item_bytes=s.max_item_bytes,
+                    org_id=organization.id,
+                    progress=lambda n: bar.advance(task, n),
+                )
             else:
                 with open_source(source) as stream:
                     records = reader_for(fmt)(stream, source.name)
                     report = imports.import_records(
-                        db, None, project, records, source=str(source), format_name=fmt, blobs=blobs,
-                        allowed_roots=[source.resolve().parent], max_item_bytes=s.max_item_bytes,
-                        org_id=organization.id, progress=lambda n: bar.advance(task, n),
+                        db,
+                        None,
+                        project,
+                        records,
+                        source=str(source),
+                        format_name=fmt,
+                        blobs=blobs,
+                        allowed_roots=[source.resolve().parent],
+                        max_item_bytes=s.max_item_bytes,
+                        org_id=organization.id,
+                        progress=lambda n: bar.advance(task, n),
                     )
     except FormatError as err:
         raise Invalid(str(err), field=err.field) from None
     rate = report.records / report.seconds if report.seconds else 0
-    console.print(f"import {report.import_id}: {report.records} records, {report.created} items created, "
-                  f"{report.duplicates} duplicates skipped ({report.seconds:.1f} s, {rate:,.0f} records/s)")
+    console.print(
+        f"import {report.import_id}: {report.records} records, {report.created} items created, "
+        f"{report.duplicates} duplicates skipped ({report.seconds:.1f} s, {rate:,.0f} records/s)"
+    )
     for dup in report.duplicate_examples[:10]:
         console.print(f"  duplicate: {dup['location']} has the same content as {dup['same_content_as']}")
 

@@ -26,5 +26,13 @@ def serve(
 
 
 def run_server(host: str, port: int, workers: int, log_level: str) -> None:
-    uvicorn.run("kolam.api.app:create_app", factory=True, host=host, port=port, workers=workers,
-                log_level=log_level, proxy_headers=False, server_header=False)
+    uvicorn.run(
+        "kolam.api.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level=log_level,
+        proxy_headers=False,
+        server_header=False,
+    )

@@ -9,8 +9,20 @@ from typing import Any
 
 import orjson
 
-COLUMNS = ("item_id", "external_id", "data", "task_state", "annotation_id", "annotator", "schema_version",
-           "version", "value", "created_at", "lead_time_ms", "time_spent_ms")
+COLUMNS = (
+    "item_id",
+    "external_id",
+    "data",
+    "task_state",
+    "annotation_id",
+    "annotator",
+    "schema_version",
+    "version",
+    "value",
+    "created_at",
+    "lead_time_ms",
+    "time_spent_ms",
+)
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 CHUNK_BYTES = 64 * 1024
 
@@ -49,13 +61,30 @@ class CsvExport:
         writer = csv.writer(out, lineterminator="\n")
         writer.writerow(COLUMNS)
         for record in records:
-            base = [_cell(record.get("item_id")), _cell(record.get("external_id")), _cell(record.get("data")),
-                    _cell((record.get("task") or {}).get("state"))]
+            base = [
+                _cell(record.get("item_id")),
+                _cell(record.get("external_id")),
+                _cell(record.get("data")),
+                _cell((record.get("task") or {}).get("state")),
+            ]
             answers = record.get("annotations") or [{}]
             for ann in answers:
-                writer.writerow(base + [_cell(ann.get(k)) for k in
-                                        ("id", "annotator", "schema_version", "version", "value", "created_at",
-                                         "lead_time_ms", "time_spent_ms")])
+                writer.writerow(
+                    base
+                    + [
+                        _cell(ann.get(k))
+                        for k in (
+                            "id",
+                            "annotator",
+                            "schema_version",
+                            "version",
+                            "value",
+                            "created_at",
+                            "lead_time_ms",
+                            "time_spent_ms",
+                        )
+                    ]
+                )
             if out.tell() >= CHUNK_BYTES:
                 yield out.getvalue().encode()
                 out.seek(0)

@@ -152,7 +152,9 @@ def _check_spans(answer: TextClassesAnswer, schema: TextClassesSchema, text_leng
         _known(span.label, schema, f"value.spans[{i}].label")
         if text_length is not None and span.end > text_length:
             field = f"value.spans[{i}].end"
-            raise Invalid(f"invalid answer: {field}: {span.end} is past the end of the text ({text_length})", field=field)
+            raise Invalid(
+                f"invalid answer: {field}: {span.end} is past the end of the text ({text_length})", field=field
+            )
 
 
 def _check_segments(answer: TranscriptAnswer, schema: TranscriptionSchema) -> None:

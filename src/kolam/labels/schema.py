@@ -182,4 +182,3 @@ def evolve_schema(old: LabelSchemaDef, new: LabelSchemaDef) -> LabelSchemaDef:
     if not retired:
         return new
     return new.with_labels([*new.all_labels(), *retired])
-

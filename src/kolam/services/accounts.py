@@ -132,14 +132,19 @@ def list_members(session: Session, actor: Actor | None, org_id: int) -> Sequence
     if actor is not None:
         actor.require("stats.read") if actor.role == "viewer" else actor.require("members.manage")
     rows = session.execute(
-        sa.select(Member, User).join(User, User.id == Member.user_id).where(Member.org_id == org_id).order_by(User.email)
+        sa.select(Member, User)
+        .join(User, User.id == Member.user_id)
+        .where(Member.org_id == org_id)
+        .order_by(User.email)
     )
     return [(m, u) for m, u in rows.tuples()]
 
 
 def get_member(session: Session, org_id: int, member_id: int) -> tuple[Member, User]:
     row = session.execute(
-        sa.select(Member, User).join(User, User.id == Member.user_id).where(Member.org_id == org_id, Member.id == member_id)
+        sa.select(Member, User)
+        .join(User, User.id == Member.user_id)
+        .where(Member.org_id == org_id, Member.id == member_id)
     ).first()
     if row is None:
         raise NotFound(f"no member {member_id}", field="member_id")

@@ -106,10 +106,14 @@ def my_active_leases(session: Session, actor: Actor, project_id: int) -> list[Le
     """The tasks the actor holds now (a reloaded browser picks up where it was)."""
     project = get_project(session, actor, project_id)
     rows = session.execute(
-        sa.select(Lease.task_id, Lease.id, Lease.expires_at).where(
-            Lease.project_id == project.id, Lease.user_id == actor.user_id, Lease.status == "active",
+        sa.select(Lease.task_id, Lease.id, Lease.expires_at)
+        .where(
+            Lease.project_id == project.id,
+            Lease.user_id == actor.user_id,
+            Lease.status == "active",
             Lease.expires_at > utcnow(),
-        ).order_by(Lease.id)
+        )
+        .order_by(Lease.id)
     ).all()
     if not rows:
         return []
@@ -129,9 +133,9 @@ def _describe(
     session: Session, project: Project, task_ids: Sequence[int], leases: dict[int, int], expires: datetime
 ) -> list[LeasedTask]:
     rows = session.execute(
-        sa.select(Task.item_id, Task.priority, Item).join(Item, Item.id == Task.item_id).where(
-            Task.item_id.in_(task_ids)
-        )
+        sa.select(Task.item_id, Task.priority, Item)
+        .join(Item, Item.id == Task.item_id)
+        .where(Task.item_id.in_(task_ids))
     ).all()
     predictions: dict[int, list[dict[str, Any]]] = {}
     for pred in session.scalars(sa.select(Prediction).where(Prediction.task_id.in_(task_ids))):
@@ -141,8 +145,13 @@ def _describe(
     order = {task_id: i for i, task_id in enumerate(task_ids)}
     out = [
         LeasedTask(
-            task_id=task_id, lease_id=leases[task_id], expires_at=expires, priority=priority,
-            schema_version=project.schema_version, item=item_payload(item), predictions=predictions.get(task_id, []),
+            task_id=task_id,
+            lease_id=leases[task_id],
+            expires_at=expires,
+            priority=priority,
+            schema_version=project.schema_version,
+            item=item_payload(item),
+            predictions=predictions.get(task_id, []),
         )
         for task_id, priority, item in rows
     ]
@@ -183,8 +192,11 @@ def renew_lease(session: Session, actor: Actor, task_id: int, *, default_lease_s
     elif lease.status == "expired":
         task = session.get(Task, task_id, with_for_update=True)
         if task is None or task.state != "open" or task.open_slots <= 0:
-            raise Conflict(f"the lease on task {task_id} expired and the task has all the answers it wants",
-                           code="lease_expired", field="task_id")
+            raise Conflict(
+                f"the lease on task {task_id} expired and the task has all the answers it wants",
+                code="lease_expired",
+                field="task_id",
+            )
         queue.take_slots(session, [task_id], now)
         lease.status, lease.expires_at, lease.ended_at = "active", now + timedelta(seconds=seconds), None
         lease.renewals += 1
@@ -198,7 +210,7 @@ def end_lease(session: Session, actor: Actor, task_id: int, *, skip: bool, reaso
     """Skip (never offered to this person again) or release (may come back) a task; its slot returns."""
     if reason is not None and len(reason) > 500:
         raise Invalid("reason must be at most 500 characters", field="reason")
-    lease, project = _own_lease(session, actor, task_id, lock=True)
+    lease, _project = _own_lease(session, actor, task_id, lock=True)
     if lease.status in ("submitted", "skipped"):
         raise Conflict(f"task {task_id} was already {lease.status}", code="lease_ended", field="task_id")
     now = utcnow()
@@ -209,7 +221,8 @@ def end_lease(session: Session, actor: Actor, task_id: int, *, skip: bool, reaso
     else:
         lease.status = "released"
     lease.ended_at = now
-    audit.record(session, actor, "task.skip" if skip else "task.release", "task", task_id,
-                 {"reason": reason} if reason else None)
+    audit.record(
+        session, actor, "task.skip" if skip else "task.release", "task", task_id, {"reason": reason} if reason else None
+    )
     session.commit()
     return lease

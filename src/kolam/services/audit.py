@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
@@ -46,9 +47,9 @@ def record_many(
             "action": action,
             "object_type": object_type,
             "object_id": None if oid is None else str(oid),
-            "via": actor.via if actor else "system",
+            "via": actor.via if actor else "cli",
             "ip": actor.ip if actor else None,
-            "user_agent": (actor.user_agent or "")[:300] if actor else None,
+            "user_agent": (actor.user_agent or "")[:300] if actor else f"os-user:{getpass.getuser()}",
             "at": now,
             "details": details or {},
         }

@@ -114,8 +114,12 @@ def login(
     now = utcnow()
     session.add(
         LoginSession(
-            token_hash=token_hash(secret), user_id=user.id, org_id=org.id, created_at=now,
-            expires_at=now + timedelta(hours=hours), ip=ip,
+            token_hash=token_hash(secret),
+            user_id=user.id,
+            org_id=org.id,
+            created_at=now,
+            expires_at=now + timedelta(hours=hours),
+            ip=ip,
         )
     )
     actor = _actor_for(session, user.id, org.id)
@@ -127,9 +131,7 @@ def login(
 
 def logout(session: Session, cookie: str) -> None:
     digest = token_hash(cookie)
-    session.execute(
-        sa.update(LoginSession).where(LoginSession.token_hash == digest).values(revoked_at=utcnow())
-    )
+    session.execute(sa.update(LoginSession).where(LoginSession.token_hash == digest).values(revoked_at=utcnow()))
     session.commit()
     with _cache_lock:
         _cache.pop("s:" + digest, None)
@@ -148,8 +150,13 @@ def create_token(
     secret = new_token()
     now = utcnow()
     row = ApiToken(
-        org_id=org_id, user_id=user_id, name=name.strip(), token_hash=token_hash(secret), prefix=secret[:12],
-        created_at=now, expires_at=now + timedelta(days=days) if days else None,
+        org_id=org_id,
+        user_id=user_id,
+        name=name.strip(),
+        token_hash=token_hash(secret),
+        prefix=secret[:12],
+        created_at=now,
+        expires_at=now + timedelta(days=days) if days else None,
     )
     session.add(row)
     session.flush()

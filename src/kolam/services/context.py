@@ -11,12 +11,29 @@ ROLES = ("owner", "manager", "reviewer", "annotator", "viewer")
 # What each role may do; routes and CLI commands ask for a permission, never a role name.
 PERMISSIONS: dict[str, frozenset[str]] = {
     "owner": frozenset(
-        {"org.manage", "members.manage", "projects.manage", "items.import", "items.read", "tasks.work",
-         "exports.read", "stats.read", "audit.read"}
+        {
+            "org.manage",
+            "members.manage",
+            "projects.manage",
+            "items.import",
+            "items.read",
+            "tasks.work",
+            "exports.read",
+            "stats.read",
+            "audit.read",
+        }
     ),
     "manager": frozenset(
-        {"members.manage", "projects.manage", "items.import", "items.read", "tasks.work", "exports.read",
-         "stats.read", "audit.read"}
+        {
+            "members.manage",
+            "projects.manage",
+            "items.import",
+            "items.read",
+            "tasks.work",
+            "exports.read",
+            "stats.read",
+            "audit.read",
+        }
     ),
     "reviewer": frozenset({"items.read", "tasks.work", "exports.read", "stats.read"}),
     "annotator": frozenset({"tasks.work"}),

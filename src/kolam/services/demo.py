@@ -83,20 +83,38 @@ def set_up_demo(db: Database, blobs: BlobStore, work_dir: Path, *, limit: int | 
         except NotFound:
             org = accounts.create_organization(s, None, slug=ORG, name="Demo data firm")
             for email, name, role, skills in PEOPLE:
-                accounts.add_member(s, None, org.id, email=email, name=name, role=role, password=PASSWORD,
-                                    skills=skills)
+                accounts.add_member(
+                    s, None, org.id, email=email, name=name, role=role, password=PASSWORD, skills=skills
+                )
             setup.created = True
         existing = {p.name: p for p in projects.list_projects(s, None, org.id)}
         org_id = org.id
     fashion = existing.get("Fashion products") or _create_fashion(db, org_id)
     if fashion.name not in existing:
         folder = work_dir / "fashion-mnist"
-        imports.import_records(db, None, fashion.id, _fashion_records(folder, limit), source="fashion-mnist t10k",
-                               format_name="demo", blobs=blobs, allowed_roots=[folder], org_id=org_id)
+        imports.import_records(
+            db,
+            None,
+            fashion.id,
+            _fashion_records(folder, limit),
+            source="fashion-mnist t10k",
+            format_name="demo",
+            blobs=blobs,
+            allowed_roots=[folder],
+            org_id=org_id,
+        )
     moderation = existing.get("E-mail moderation") or _create_moderation(db, org_id)
     if moderation.name not in existing:
-        imports.import_records(db, None, moderation.id, _moderation_records(limit), source="spamassassin subset",
-                               format_name="demo", blobs=blobs, org_id=org_id)
+        imports.import_records(
+            db,
+            None,
+            moderation.id,
+            _moderation_records(limit),
+            source="spamassassin subset",
+            format_name="demo",
+            blobs=blobs,
+            org_id=org_id,
+        )
     with db.read() as s:
         for p in (fashion, moderation):
             setup.projects.append((p.id, p.name, projects.project_counts(s, p.id)["tasks"]))
@@ -107,7 +125,11 @@ def _create_fashion(db: Database, org_id: int) -> Project:
     schema = {"classes": [{"name": name, "hotkey": str((i + 1) % 10)} for i, name in enumerate(FASHION_MNIST_CLASSES)]}
     with db.write() as s:
         return projects.create_project(
-            s, None, org_id, kind="image_classes", schema=schema,
+            s,
+            None,
+            org_id,
+            kind="image_classes",
+            schema=schema,
             settings=ProjectSettings(name="Fashion products", instructions=FASHION_INSTRUCTIONS, overlap=3),
         )
 
@@ -115,8 +137,10 @@ def _create_fashion(db: Database, org_id: int) -> Project:
 def _create_moderation(db: Database, org_id: int) -> Project:
     with db.write() as s:
         return projects.create_project(
-            s, None, org_id, kind="text_classes",
+            s,
+            None,
+            org_id,
+            kind="text_classes",
             schema={"classes": MODERATION_LABELS, "multi_label": True, "spans": True},
             settings=ProjectSettings(name="E-mail moderation", instructions=MODERATION_INSTRUCTIONS, overlap=2),
         )
-

@@ -45,8 +45,12 @@ class ImportReport:
 
     def as_dict(self) -> dict[str, Any]:
         return {
-            "import_id": self.import_id, "records": self.records, "created": self.created,
-            "duplicates": self.duplicates, "duplicate_examples": self.duplicate_examples, "seconds": self.seconds,
+            "import_id": self.import_id,
+            "records": self.records,
+            "created": self.created,
+            "duplicates": self.duplicates,
+            "duplicate_examples": self.duplicate_examples,
+            "seconds": self.seconds,
         }
 
 
@@ -78,8 +82,14 @@ def import_records(
         project = get_project(session, actor, project_id, org_id=org_id)
         now = utcnow()
         run = ImportRun(
-            org_id=project.org_id, project_id=project.id, source=source[:500], format=format_name, status="running",
-            created_by=actor.user_id if actor else None, created_at=now, heartbeat_at=now,
+            org_id=project.org_id,
+            project_id=project.id,
+            source=source[:500],
+            format=format_name,
+            status="running",
+            created_by=actor.user_id if actor else None,
+            created_at=now,
+            heartbeat_at=now,
         )
         session.add(run)
         session.commit()
@@ -94,9 +104,15 @@ def import_records(
         with db.write() as session:
             bulk.publish_import(session, run.id)
             _finish(session, run.id, "done", report, started)
-            audit.record(session, actor, "import.finish", "import", run.id,
-                         {"project_id": project_id, "created": report.created, "duplicates": report.duplicates},
-                         org_id=project_info[1])
+            audit.record(
+                session,
+                actor,
+                "import.finish",
+                "import",
+                run.id,
+                {"project_id": project_id, "created": report.created, "duplicates": report.duplicates},
+                org_id=project_info[1],
+            )
             session.commit()
     except BaseException as err:
         _discard(db, run.id, report, started, err)
@@ -133,9 +149,18 @@ def _write_chunk(
     with db.write() as session:
         created = bulk.insert_new_items(session, rows)
         tasks = [
-            {"item_id": item_id, "project_id": project_id, "state": "staged", "priority": priorities[digest],
-             "is_gold": False, "answers_wanted": overlap, "answers_count": 0, "open_slots": overlap,
-             "created_at": now, "updated_at": now}
+            {
+                "item_id": item_id,
+                "project_id": project_id,
+                "state": "staged",
+                "priority": priorities[digest],
+                "is_gold": False,
+                "answers_wanted": overlap,
+                "answers_count": 0,
+                "open_slots": overlap,
+                "created_at": now,
+                "updated_at": now,
+            }
             for digest, item_id in created.items()
         ]
         bulk.insert_tasks(session, tasks)
@@ -155,16 +180,23 @@ def _note_duplicate(report: ImportReport, location: str, same_as: str) -> None:
         report.duplicate_examples.append({"location": location, "same_content_as": same_as})
 
 
-def _finish(session: Any, import_id: int, status: str, report: ImportReport, started: float,
-            error: dict[str, Any] | None = None) -> None:
+def _finish(
+    session: Any, import_id: int, status: str, report: ImportReport, started: float, error: dict[str, Any] | None = None
+) -> None:
     session.execute(
         sa.update(ImportRun)
         .where(ImportRun.id == import_id)
         .values(
-            status=status, finished_at=utcnow(), records=report.records,
-            items_created=report.created if status == "done" else 0, duplicates=report.duplicates,
-            report={"seconds": round(time.perf_counter() - started, 3),
-                    "duplicate_examples": report.duplicate_examples, **({"error": error} if error else {})},
+            status=status,
+            finished_at=utcnow(),
+            records=report.records,
+            items_created=report.created if status == "done" else 0,
+            duplicates=report.duplicates,
+            report={
+                "seconds": round(time.perf_counter() - started, 3),
+                "duplicate_examples": report.duplicate_examples,
+                **({"error": error} if error else {}),
+            },
         )
     )
 

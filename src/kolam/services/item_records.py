@@ -55,8 +55,13 @@ def _store_file(record: SourceRecord, path: Path, ctx: RecordContext, field: str
     except TooBig as err:
         raise TooLarge(f"{record.location}: {err}", field=field) from None
     mime = mimetypes.guess_type(path.name)[0]
-    return {"content_hash": blob.sha256, "blob_key": blob.key, "size_bytes": blob.size, "mime_type": mime,
-            "source_name": path.name}
+    return {
+        "content_hash": blob.sha256,
+        "blob_key": blob.key,
+        "size_bytes": blob.size,
+        "mime_type": mime,
+        "source_name": path.name,
+    }
 
 
 def _text_of(record: SourceRecord, value: Any, field: str) -> str:
@@ -85,8 +90,9 @@ def _content(record: SourceRecord, ctx: RecordContext) -> dict[str, Any]:
         return {"media": media, **_store_file(record, record.file_path, ctx, "file")}
     if field not in record.fields:
         given = ", ".join(sorted(record.fields)) or "none"
-        raise _fail(record, f"missing field '{field}' (a {ctx.project_kind} project needs it; fields given: {given})",
-                    field)
+        raise _fail(
+            record, f"missing field '{field}' (a {ctx.project_kind} project needs it; fields given: {given})", field
+        )
     value = record.fields[field]
     if media == "text":
         return _text_item(record, value, field)
@@ -99,8 +105,12 @@ def _content(record: SourceRecord, ctx: RecordContext) -> dict[str, Any]:
 
 def _text_item(record: SourceRecord, value: Any, field: str) -> dict[str, Any]:
     text = _text_of(record, value, field)
-    return {"media": "text", "text": text, "content_hash": hashlib.sha256(text.encode()).hexdigest(),
-            "size_bytes": len(text.encode())}
+    return {
+        "media": "text",
+        "text": text,
+        "content_hash": hashlib.sha256(text.encode()).hexdigest(),
+        "size_bytes": len(text.encode()),
+    }
 
 
 def item_fields(record: SourceRecord, ctx: RecordContext) -> dict[str, Any]:

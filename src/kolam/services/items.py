@@ -68,14 +68,16 @@ def list_items(
     if filters.annotator_id is not None:
         query = query.where(
             sa.exists().where(
-                Annotation.project_id == project.id, Annotation.user_id == filters.annotator_id,
+                Annotation.project_id == project.id,
+                Annotation.user_id == filters.annotator_id,
                 Annotation.task_id == Task.item_id,
             )
         )
     if filters.label is not None:
         query = query.where(
             sa.exists().where(
-                AnswerLabel.project_id == project.id, AnswerLabel.label == filters.label,
+                AnswerLabel.project_id == project.id,
+                AnswerLabel.label == filters.label,
                 AnswerLabel.task_id == Task.item_id,
             )
         )
@@ -100,7 +102,9 @@ def _with_items_and_answers(session: Session, tasks: Sequence[Task]) -> list[dic
     items = {i.id: i for i in session.scalars(sa.select(Item).where(Item.id.in_(ids)))}
     answers: dict[int, list[dict[str, Any]]] = {}
     for ann in session.scalars(
-        sa.select(Annotation).where(Annotation.task_id.in_(ids), Annotation.is_current.is_(True)).order_by(Annotation.id)
+        sa.select(Annotation)
+        .where(Annotation.task_id.in_(ids), Annotation.is_current.is_(True))
+        .order_by(Annotation.id)
     ):
         answers.setdefault(ann.task_id, []).append(annotation_dict(ann))
     return [
@@ -111,25 +115,41 @@ def _with_items_and_answers(session: Session, tasks: Sequence[Task]) -> list[dic
 
 def task_dict(task: Task) -> dict[str, Any]:
     return {
-        "id": task.item_id, "state": task.state, "priority": task.priority, "answers_wanted": task.answers_wanted,
-        "answers_count": task.answers_count, "created_at": task.created_at, "updated_at": task.updated_at,
+        "id": task.item_id,
+        "state": task.state,
+        "priority": task.priority,
+        "answers_wanted": task.answers_wanted,
+        "answers_count": task.answers_count,
+        "created_at": task.created_at,
+        "updated_at": task.updated_at,
     }
 
 
 def annotation_dict(ann: Annotation) -> dict[str, Any]:
     return {
-        "id": ann.id, "task_id": ann.task_id, "user_id": ann.user_id, "client_id": ann.client_id,
-        "schema_version": ann.schema_version, "version": ann.version, "previous_id": ann.previous_id,
-        "is_current": ann.is_current, "counted": ann.counted, "late": ann.late, "value": ann.value,
-        "lead_time_ms": ann.lead_time_ms, "time_spent_ms": ann.time_spent_ms,
-        "client_created_at": ann.client_created_at, "created_at": ann.created_at,
+        "id": ann.id,
+        "task_id": ann.task_id,
+        "user_id": ann.user_id,
+        "client_id": ann.client_id,
+        "schema_version": ann.schema_version,
+        "version": ann.version,
+        "previous_id": ann.previous_id,
+        "is_current": ann.is_current,
+        "counted": ann.counted,
+        "late": ann.late,
+        "value": ann.value,
+        "lead_time_ms": ann.lead_time_ms,
+        "time_spent_ms": ann.time_spent_ms,
+        "client_created_at": ann.client_created_at,
+        "created_at": ann.created_at,
     }
 
 
 def get_item(session: Session, actor: Actor, item_id: int) -> dict[str, Any]:
     actor.require("items.read")
     task = session.scalar(
-        sa.select(Task).join(Project, Project.id == Task.project_id)
+        sa.select(Task)
+        .join(Project, Project.id == Task.project_id)
         .where(Task.item_id == item_id, Project.org_id == actor.org_id, Task.state != "staged")
     )
     if task is None:
@@ -143,18 +163,16 @@ def get_item(session: Session, actor: Actor, item_id: int) -> dict[str, Any]:
 def item_for_content(session: Session, actor: Actor, item_id: int) -> Item:
     """The item whose media the actor wants, if they may see it: readers, or whoever holds its lease."""
     item = session.scalar(
-        sa.select(Item).join(Project, Project.id == Item.project_id)
+        sa.select(Item)
+        .join(Project, Project.id == Item.project_id)
         .where(Item.id == item_id, Project.org_id == actor.org_id)
     )
     if item is None:
         raise NotFound(f"no item {item_id}", field="item_id")
     if not actor.can("items.read"):
-        leased = session.scalar(
-            sa.select(Lease.id).where(Lease.task_id == item_id, Lease.user_id == actor.user_id)
-        )
+        leased = session.scalar(sa.select(Lease.id).where(Lease.task_id == item_id, Lease.user_id == actor.user_id))
         if leased is None:
             raise NotFound(f"no item {item_id}", field="item_id")
     audit.record(session, actor, "item.content", "item", item_id)
     session.commit()
     return item
-

@@ -109,12 +109,16 @@ def create_project(
     session.flush()
     session.add(
         LabelSchema(
-            project_id=project.id, version=1, definition=parsed.model_dump(mode="json"), created_at=now,
+            project_id=project.id,
+            version=1,
+            definition=parsed.model_dump(mode="json"),
+            created_at=now,
             created_by=actor.user_id if actor else None,
         )
     )
-    audit.record(session, actor, "project.create", "project", project.id, {"kind": kind, "name": project.name},
-                 org_id=org_id)
+    audit.record(
+        session, actor, "project.create", "project", project.id, {"kind": kind, "name": project.name}, org_id=org_id
+    )
     session.commit()
     return project
 
@@ -142,7 +146,9 @@ def update_project(
     if settings.name is not None and settings.name.strip() != project.name:
         name = settings.name.strip()
         taken = session.scalar(
-            sa.select(Project.id).where(Project.org_id == project.org_id, Project.name == name, Project.id != project.id)
+            sa.select(Project.id).where(
+                Project.org_id == project.org_id, Project.name == name, Project.id != project.id
+            )
         )
         if taken:
             raise Conflict(f"a project named '{name}' exists", field="name")
@@ -159,8 +165,11 @@ def update_project(
             project.schema_version += 1
             session.add(
                 LabelSchema(
-                    project_id=project.id, version=project.schema_version, definition=new.model_dump(mode="json"),
-                    created_at=utcnow(), created_by=actor.user_id if actor else None,
+                    project_id=project.id,
+                    version=project.schema_version,
+                    definition=new.model_dump(mode="json"),
+                    created_at=utcnow(),
+                    created_by=actor.user_id if actor else None,
                 )
             )
             changes["schema_version"] = project.schema_version
@@ -180,7 +189,8 @@ def _change_overlap(session: Session, project: Project, overlap: int) -> None:
         .where(Task.project_id == project.id, Task.state.in_(("open", "done")), Task.is_gold.is_(False))
         .values(
             answers_wanted=overlap,
-            open_slots=sa.func.max(Task.open_slots + delta, 0) if session.bind and session.bind.dialect.name == "sqlite"
+            open_slots=sa.func.max(Task.open_slots + delta, 0)
+            if session.bind and session.bind.dialect.name == "sqlite"
             else sa.func.greatest(Task.open_slots + delta, 0),
             state=sa.case((Task.answers_count >= overlap, "done"), else_="open"),
             updated_at=utcnow(),

@@ -136,15 +136,26 @@ def _store(session: Session, actor: Actor, project_id: int, sub: Submission) -> 
     if lease is not None and lease.status in ("submitted", "skipped"):
         raise Conflict(
             f"you already {lease.status} task {task.item_id}; edit your answer instead of submitting again",
-            code="already_answered", field="task_id",
+            code="already_answered",
+            field="task_id",
         )
     now = utcnow()
     counted, late = _settle_lease(session, task, lease, actor.user_id, now)
     annotation = Annotation(
-        project_id=project.id, task_id=task.item_id, user_id=actor.user_id, client_id=sub.client_id,
-        schema_version=sub.schema_version or project.schema_version, version=1, is_current=True, counted=counted,
-        late=late, value=value, lead_time_ms=sub.lead_time_ms, time_spent_ms=sub.time_spent_ms,
-        client_created_at=sub.client_created_at, created_at=now,
+        project_id=project.id,
+        task_id=task.item_id,
+        user_id=actor.user_id,
+        client_id=sub.client_id,
+        schema_version=sub.schema_version or project.schema_version,
+        version=1,
+        is_current=True,
+        counted=counted,
+        late=late,
+        value=value,
+        lead_time_ms=sub.lead_time_ms,
+        time_spent_ms=sub.time_spent_ms,
+        client_created_at=sub.client_created_at,
+        created_at=now,
     )
     session.add(annotation)
     session.flush()
@@ -154,8 +165,14 @@ def _store(session: Session, actor: Actor, project_id: int, sub: Submission) -> 
             task.state = "done"
         task.updated_at = now
         _index_labels(session, annotation)
-    audit.record(session, actor, "annotation.create", "annotation", annotation.id,
-                 {"task_id": task.item_id, "counted": counted, "late": late})
+    audit.record(
+        session,
+        actor,
+        "annotation.create",
+        "annotation",
+        annotation.id,
+        {"task_id": task.item_id, "counted": counted, "late": late},
+    )
     return SubmitResult(annotation, replayed=False)
 
 
@@ -171,9 +188,7 @@ def _validated(session: Session, project: Project, task: Task, sub: Submission) 
     return validate_answer(schema, sub.value, text_length=text_length)
 
 
-def _settle_lease(
-    session: Session, task: Task, lease: Lease | None, user_id: int, now: datetime
-) -> tuple[bool, bool]:
+def _settle_lease(session: Session, task: Task, lease: Lease | None, user_id: int, now: datetime) -> tuple[bool, bool]:
     """Close the lease and say whether the answer counts, and whether it came after the lease ended.
 
     An active lease holds a slot, even past its time until the sweep returns it; an ended one does not, so
@@ -186,8 +201,17 @@ def _settle_lease(
     if counted and not holds_slot:
         task.open_slots -= 1
     if lease is None:
-        session.add(Lease(task_id=task.item_id, project_id=task.project_id, user_id=user_id, status="submitted",
-                          leased_at=now, expires_at=now, ended_at=now))
+        session.add(
+            Lease(
+                task_id=task.item_id,
+                project_id=task.project_id,
+                user_id=user_id,
+                status="submitted",
+                leased_at=now,
+                expires_at=now,
+                ended_at=now,
+            )
+        )
     else:
         lease.status, lease.ended_at = "submitted", now
     return counted, late
@@ -198,13 +222,25 @@ def _index_labels(session: Session, annotation: Annotation) -> None:
     if names:
         session.execute(
             sa.insert(AnswerLabel),
-            [{"annotation_id": annotation.id, "label": name[:200], "project_id": annotation.project_id,
-              "task_id": annotation.task_id} for name in sorted(names)],
+            [
+                {
+                    "annotation_id": annotation.id,
+                    "label": name[:200],
+                    "project_id": annotation.project_id,
+                    "task_id": annotation.task_id,
+                }
+                for name in sorted(names)
+            ],
         )
 
 
 def edit_answer(
-    session: Session, actor: Actor, annotation_id: int, *, client_id: str, value: Any,
+    session: Session,
+    actor: Actor,
+    annotation_id: int,
+    *,
+    client_id: str,
+    value: Any,
     time_spent_ms: int | None = None,
 ) -> SubmitResult:
     """A new version of one's own answer; the old one stays in the history, no longer current."""
@@ -226,17 +262,33 @@ def edit_answer(
     project = get_project(session, actor, old.project_id)
     task = session.get(Task, old.task_id)
     assert task is not None
-    sub = Submission(task_id=old.task_id, client_id=client_id, value=value, schema_version=project.schema_version,
-                     time_spent_ms=time_spent_ms)
+    sub = Submission(
+        task_id=old.task_id,
+        client_id=client_id,
+        value=value,
+        schema_version=project.schema_version,
+        time_spent_ms=time_spent_ms,
+    )
     _check(sub)
     canonical = _validated(session, project, task, sub)
     now = utcnow()
     old.is_current = False
     new = Annotation(
-        project_id=old.project_id, task_id=old.task_id, user_id=actor.user_id, client_id=client_id,
-        schema_version=project.schema_version, version=old.version + 1, previous_id=old.id, is_current=True,
-        counted=old.counted, late=old.late, value=canonical, lead_time_ms=None, time_spent_ms=time_spent_ms,
-        client_created_at=None, created_at=now,
+        project_id=old.project_id,
+        task_id=old.task_id,
+        user_id=actor.user_id,
+        client_id=client_id,
+        schema_version=project.schema_version,
+        version=old.version + 1,
+        previous_id=old.id,
+        is_current=True,
+        counted=old.counted,
+        late=old.late,
+        value=canonical,
+        lead_time_ms=None,
+        time_spent_ms=time_spent_ms,
+        client_created_at=None,
+        created_at=now,
     )
     session.add(new)
     session.flush()
@@ -251,7 +303,8 @@ def edit_answer(
 def answer_history(session: Session, actor: Actor, annotation_id: int) -> Sequence[Annotation]:
     """Every version of an answer, oldest first."""
     current = session.scalar(
-        sa.select(Annotation).join(Project, Project.id == Annotation.project_id)
+        sa.select(Annotation)
+        .join(Project, Project.id == Annotation.project_id)
         .where(Annotation.id == annotation_id, Project.org_id == actor.org_id)
     )
     if current is None or (current.user_id != actor.user_id and not actor.can("items.read")):

@@ -87,9 +87,7 @@ def create_database(url: str, *, busy_timeout_ms: int = 5000, pool_size: int = 1
     else:
         if parsed.drivername == "postgresql":
             parsed = parsed.set(drivername="postgresql+psycopg")
-        engine = sa.create_engine(
-            parsed, pool_size=pool_size, max_overflow=2 * pool_size, pool_pre_ping=True
-        )
+        engine = sa.create_engine(parsed, pool_size=pool_size, max_overflow=2 * pool_size, pool_pre_ping=True)
     return Database(engine=engine, write_engine=engine.execution_options(kolam_begin="IMMEDIATE"))
 
 

@@ -86,8 +86,10 @@ def upsert_leases(
     stamp, until = _ts(session, now), _ts(session, expires)
     session.execute(
         sql,
-        [{"task_id": t, "project_id": project_id, "user_id": user_id, "now": stamp, "expires": until}
-         for t in task_ids],
+        [
+            {"task_id": t, "project_id": project_id, "user_id": user_id, "now": stamp, "expires": until}
+            for t in task_ids
+        ],
     )
     rows = session.execute(
         sa.text("SELECT task_id, id FROM leases WHERE user_id = :user_id AND task_id IN :ids").bindparams(

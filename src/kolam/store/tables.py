@@ -263,9 +263,7 @@ class AnswerLabel(Base):
 
     __tablename__ = "answer_labels"
     __table_args__ = (sa.Index("ix_answer_labels_project_label", "project_id", "label", "task_id"),)
-    annotation_id: Mapped[int] = mapped_column(
-        sa.ForeignKey("annotations.id", ondelete="CASCADE"), primary_key=True
-    )
+    annotation_id: Mapped[int] = mapped_column(sa.ForeignKey("annotations.id", ondelete="CASCADE"), primary_key=True)
     label: Mapped[str] = mapped_column(sa.String(200), primary_key=True)
     project_id: Mapped[int] = mapped_column(sa.ForeignKey("projects.id", ondelete="CASCADE"))
     task_id: Mapped[int] = mapped_column(sa.ForeignKey("tasks.item_id", ondelete="CASCADE"))

@@ -23,8 +23,13 @@ router = APIRouter(tags=["annotations"], responses=ERRORS)
 
 def _submission(body: AnnotationIn) -> Submission:
     return Submission(
-        task_id=body.task_id, client_id=body.client_id, value=body.value, schema_version=body.schema_version,
-        lead_time_ms=body.lead_time_ms, time_spent_ms=body.time_spent_ms, client_created_at=body.client_created_at,
+        task_id=body.task_id,
+        client_id=body.client_id,
+        value=body.value,
+        schema_version=body.schema_version,
+        lead_time_ms=body.lead_time_ms,
+        time_spent_ms=body.time_spent_ms,
+        client_created_at=body.client_created_at,
     )
 
 
@@ -39,22 +44,26 @@ def submit(project_id: int, body: AnnotationIn, session: WriteSession, actor: Cu
 def submit_batch(project_id: int, body: BatchIn, session: WriteSession, actor: CurrentActor) -> BatchOut:
     """Several answers at once (an offline outbox syncing); each succeeds or fails on its own."""
     outcomes = submissions.submit_many(session, actor, project_id, [_submission(a) for a in body.annotations])
-    return BatchOut(results=[
-        BatchResultOut(
-            client_id=o.client_id, ok=o.error is None,
-            annotation_id=o.result.annotation.id if o.result else None,
-            replayed=o.result.replayed if o.result else False,
-            error=o.error.as_dict() if o.error else None,
-        )
-        for o in outcomes
-    ])
+    return BatchOut(
+        results=[
+            BatchResultOut(
+                client_id=o.client_id,
+                ok=o.error is None,
+                annotation_id=o.result.annotation.id if o.result else None,
+                replayed=o.result.replayed if o.result else False,
+                error=o.error.as_dict() if o.error else None,
+            )
+            for o in outcomes
+        ]
+    )
 
 
 @router.post("/annotations/{annotation_id}/versions", response_model=SubmitOut, status_code=201)
 def edit(annotation_id: int, body: AnnotationEditIn, session: WriteSession, actor: CurrentActor) -> SubmitOut:
     """Replace your answer with a new version; the old one stays in its history."""
-    result = submissions.edit_answer(session, actor, annotation_id, client_id=body.client_id, value=body.value,
-                                     time_spent_ms=body.time_spent_ms)
+    result = submissions.edit_answer(
+        session, actor, annotation_id, client_id=body.client_id, value=body.value, time_spent_ms=body.time_spent_ms
+    )
     return SubmitOut(annotation=AnnotationOut.model_validate(result.annotation), replayed=result.replayed)
 
 

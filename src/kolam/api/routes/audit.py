@@ -26,6 +26,7 @@ def list_events(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[AuditEventOut]:
     """Events in order; pass the last id seen as `after_id` for the next page."""
-    events = audit.list_events(session, actor, after_id=after_id, limit=limit, object_type=object_type,
-                               object_id=object_id, since=since)
+    events = audit.list_events(
+        session, actor, after_id=after_id, limit=limit, object_type=object_type, object_id=object_id, since=since
+    )
     return [AuditEventOut.model_validate(e) for e in events]

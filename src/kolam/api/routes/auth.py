@@ -19,8 +19,13 @@ def _me(session: ReadSession, actor: CurrentActor) -> MeOut:
     org = session.get(Organization, actor.org_id)
     assert user is not None and org is not None
     return MeOut(
-        user_id=user.id, email=user.email, name=user.name, organization=OrganizationOut.model_validate(org),
-        role=actor.role, skills=list(actor.skills), permissions=sorted(PERMISSIONS.get(actor.role, ())),
+        user_id=user.id,
+        email=user.email,
+        name=user.name,
+        organization=OrganizationOut.model_validate(org),
+        role=actor.role,
+        skills=list(actor.skills),
+        permissions=sorted(PERMISSIONS.get(actor.role, ())),
         organizations=[
             MembershipOut(organization=OrganizationOut.model_validate(o), role=r)
             for o, r in accounts.list_organizations_of(session, user.id)
@@ -33,12 +38,21 @@ def login(body: LoginIn, request: Request, response: Response, session: WriteSes
     """Check e-mail and password; sets an HttpOnly session cookie."""
     ip = request.client.host if request.client else None
     secret, actor, _org = auth.login(
-        session, email=body.email, password=body.password, org_slug=body.organization, hours=settings.session_hours,
+        session,
+        email=body.email,
+        password=body.password,
+        org_slug=body.organization,
+        hours=settings.session_hours,
         ip=ip,
     )
     response.set_cookie(
-        SESSION_COOKIE, secret, max_age=settings.session_hours * 3600, httponly=True, samesite="lax",
-        secure=settings.cookie_secure, path="/",
+        SESSION_COOKIE,
+        secret,
+        max_age=settings.session_hours * 3600,
+        httponly=True,
+        samesite="lax",
+        secure=settings.cookie_secure,
+        path="/",
     )
     return _me(session, actor)
 
@@ -55,4 +69,3 @@ def logout(request: Request, response: Response, session: WriteSession) -> Respo
 @router.get("/me", response_model=MeOut)
 def me(session: ReadSession, actor: CurrentActor) -> MeOut:
     return _me(session, actor)
-

@@ -26,8 +26,10 @@ class ExportFormatOut(BaseModel):
 
 @router.get("/export-formats", response_model=list[ExportFormatOut])
 def formats(actor: CurrentActor) -> list[ExportFormatOut]:
-    return [ExportFormatOut(name=f.name, media_type=f.media_type, extension=f.extension, description=f.description)
-            for f in EXPORT_FORMATS.values()]
+    return [
+        ExportFormatOut(name=f.name, media_type=f.media_type, extension=f.extension, description=f.description)
+        for f in EXPORT_FORMATS.values()
+    ]
 
 
 @router.get("/projects/{project_id}/export", response_class=StreamingResponse)
@@ -44,8 +46,10 @@ def export(
     except KeyError:
         raise Invalid(f"unknown format '{format}'; known: {', '.join(EXPORT_FORMATS)}", field="format") from None
     pid = exports.start_export(db, actor, project_id, format_name=fmt.name)
-    records = exports.iter_export_records(db, pid, history=history,
-                                         reveal_annotators=actor.can("members.manage"))
+    records = exports.iter_export_records(db, pid, history=history, reveal_annotators=actor.can("members.manage"))
     filename = f"project-{pid}{fmt.extension}"
-    return StreamingResponse(fmt.write(records), media_type=fmt.media_type,
-                             headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+    return StreamingResponse(
+        fmt.write(records),
+        media_type=fmt.media_type,
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )

@@ -45,21 +45,38 @@ async def upload(
                 out.write(chunk)
         if size == 0:
             raise Invalid("the upload is empty", field="body")
-        report = await run_in_threadpool(_run, db, actor, project_id, path, blobs, settings.import_roots,
-                                         settings.max_item_bytes)
+        report = await run_in_threadpool(
+            _run, db, actor, project_id, path, blobs, settings.import_roots, settings.max_item_bytes
+        )
     return ImportOut.model_validate(imports.get_import(db, actor, report.import_id))
 
 
-def _run(db: DatabaseDep, actor: CurrentActor, project_id: int, path: Path, blobs: BlobsDep,
-         roots: list[Path], max_item_bytes: int) -> imports.ImportReport:
+def _run(
+    db: DatabaseDep,
+    actor: CurrentActor,
+    project_id: int,
+    path: Path,
+    blobs: BlobsDep,
+    roots: list[Path],
+    max_item_bytes: int,
+) -> imports.ImportReport:
     try:
         fmt = detect_format(path)
         if fmt == "folder":
             raise Invalid("upload a file, not a folder", field="filename")
         with open_source(path) as stream:
             records = reader_for(fmt)(stream, path.name)
-            return imports.import_records(db, actor, project_id, records, source=path.name, format_name=fmt,
-                                          blobs=blobs, allowed_roots=roots, max_item_bytes=max_item_bytes)
+            return imports.import_records(
+                db,
+                actor,
+                project_id,
+                records,
+                source=path.name,
+                format_name=fmt,
+                blobs=blobs,
+                allowed_roots=roots,
+                max_item_bytes=max_item_bytes,
+            )
     except FormatError as err:
         raise Invalid(str(err), field=err.field) from None
 

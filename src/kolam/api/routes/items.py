@@ -31,8 +31,9 @@ def list_items(
     cursor: str | None = None,
     limit: Annotated[int, Query(ge=1, le=items.MAX_PAGE)] = 50,
 ) -> ItemPageOut:
-    filters = ItemFilter(state=state, annotator_id=annotator, label=label, created_from=created_from,
-                         created_to=created_to)
+    filters = ItemFilter(
+        state=state, annotator_id=annotator, label=label, created_from=created_from, created_to=created_to
+    )
     rows, next_cursor = items.list_items(session, actor, project_id, filters, cursor=cursor, limit=limit)
     return ItemPageOut(items=[ItemWithAnswersOut.model_validate(r) for r in rows], next_cursor=next_cursor)
 

@@ -14,8 +14,15 @@ router = APIRouter(tags=["members"], responses=ERRORS)
 
 
 def _out(member: Member, user: User) -> MemberOut:
-    return MemberOut(id=member.id, user_id=user.id, email=user.email, name=user.name, role=member.role,
-                     skills=list(member.skills or []), created_at=member.created_at)
+    return MemberOut(
+        id=member.id,
+        user_id=user.id,
+        email=user.email,
+        name=user.name,
+        role=member.role,
+        skills=list(member.skills or []),
+        created_at=member.created_at,
+    )
 
 
 @router.get("/members", response_model=list[MemberOut])
@@ -25,8 +32,16 @@ def list_members(session: ReadSession, actor: CurrentActor) -> list[MemberOut]:
 
 @router.post("/members", response_model=MemberOut, status_code=201)
 def add_member(body: MemberIn, session: WriteSession, actor: CurrentActor) -> MemberOut:
-    member = accounts.add_member(session, actor, actor.org_id, email=body.email, role=body.role, name=body.name,
-                                 password=body.password, skills=body.skills)
+    member = accounts.add_member(
+        session,
+        actor,
+        actor.org_id,
+        email=body.email,
+        role=body.role,
+        name=body.name,
+        password=body.password,
+        skills=body.skills,
+    )
     return _out(*accounts.get_member(session, actor.org_id, member.id))
 
 

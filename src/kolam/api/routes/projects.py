@@ -34,11 +34,17 @@ def list_projects(session: ReadSession, actor: CurrentActor) -> list[ProjectOut]
 @router.post("/projects", response_model=ProjectDetailOut, status_code=201, response_model_by_alias=True)
 def create_project(body: ProjectIn, session: WriteSession, actor: CurrentActor) -> ProjectDetailOut:
     settings = ProjectSettings(
-        name=body.name, instructions=body.instructions, overlap=body.overlap, gold_ratio=body.gold_ratio,
-        required_skills=body.required_skills, priority=body.priority, lease_seconds=body.lease_seconds,
+        name=body.name,
+        instructions=body.instructions,
+        overlap=body.overlap,
+        gold_ratio=body.gold_ratio,
+        required_skills=body.required_skills,
+        priority=body.priority,
+        lease_seconds=body.lease_seconds,
     )
-    project = projects.create_project(session, actor, actor.org_id, kind=body.kind, schema=body.label_schema,
-                                      settings=settings)
+    project = projects.create_project(
+        session, actor, actor.org_id, kind=body.kind, schema=body.label_schema, settings=settings
+    )
     return _detail(session, project)
 
 
@@ -50,8 +56,13 @@ def get_project(project_id: int, session: ReadSession, actor: CurrentActor) -> P
 @router.patch("/projects/{project_id}", response_model=ProjectDetailOut, response_model_by_alias=True)
 def update_project(project_id: int, body: ProjectPatch, session: WriteSession, actor: CurrentActor) -> ProjectDetailOut:
     settings = ProjectSettings(
-        name=body.name, instructions=body.instructions, overlap=body.overlap, gold_ratio=body.gold_ratio,
-        required_skills=body.required_skills, priority=body.priority, lease_seconds=body.lease_seconds,
+        name=body.name,
+        instructions=body.instructions,
+        overlap=body.overlap,
+        gold_ratio=body.gold_ratio,
+        required_skills=body.required_skills,
+        priority=body.priority,
+        lease_seconds=body.lease_seconds,
     )
     project = projects.update_project(session, actor, project_id, settings=settings, schema=body.label_schema)
     return _detail(session, project)
@@ -66,8 +77,9 @@ def archive_project(project_id: int, session: WriteSession, actor: CurrentActor)
 @router.get("/projects/{project_id}/schema/{version}", response_model=SchemaVersionOut)
 def schema_version(project_id: int, version: int, session: ReadSession, actor: CurrentActor) -> SchemaVersionOut:
     project = projects.get_project(session, actor, project_id)
-    return SchemaVersionOut(version=version,
-                            definition=projects.schema_version(session, project, version).model_dump(mode="json"))
+    return SchemaVersionOut(
+        version=version, definition=projects.schema_version(session, project, version).model_dump(mode="json")
+    )
 
 
 @router.get("/projects/{project_id}/stats", response_model=ProjectStatsOut)

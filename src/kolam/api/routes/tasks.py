@@ -23,8 +23,14 @@ def next_tasks(
     count: Annotated[int, Query(ge=1, description="How many tasks to lease at once (browser prefetch).")] = 1,
 ) -> list[LeasedTaskOut]:
     """Lease up to `count` tasks; an empty list means there is no work for you now."""
-    leased = assignment.lease_tasks(session, actor, project_id, count=count, max_batch=settings.max_batch,
-                                    default_lease_seconds=settings.lease_seconds)
+    leased = assignment.lease_tasks(
+        session,
+        actor,
+        project_id,
+        count=count,
+        max_batch=settings.max_batch,
+        default_lease_seconds=settings.lease_seconds,
+    )
     return [LeasedTaskOut(**vars(t)) for t in leased]
 
 

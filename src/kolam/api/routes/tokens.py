@@ -19,8 +19,9 @@ def list_tokens(session: ReadSession, actor: CurrentActor) -> list[TokenOut]:
 
 @router.post("/tokens", response_model=NewTokenOut, status_code=201)
 def create_token(body: TokenIn, session: WriteSession, actor: CurrentActor) -> NewTokenOut:
-    secret, row = auth.create_token(session, actor, actor.org_id, user_id=body.user_id or actor.user_id,
-                                    name=body.name, days=body.days)
+    secret, row = auth.create_token(
+        session, actor, actor.org_id, user_id=body.user_id or actor.user_id, name=body.name, days=body.days
+    )
     return NewTokenOut(token=secret, **TokenOut.model_validate(row).model_dump())
 
 

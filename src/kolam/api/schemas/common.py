@@ -22,7 +22,10 @@ class Out(BaseModel):
 ERRORS: dict[int | str, dict[str, object]] = {
     status: {"model": ErrorEnvelope, "description": description}
     for status, description in {
-        401: "Not logged in", 403: "Role does not allow it", 404: "Not found (or another organization's)",
-        409: "Conflict with the current state", 422: "Invalid input; `field` names what was wrong",
+        401: "Not logged in",
+        403: "Role does not allow it",
+        404: "Not found (or another organization's)",
+        409: "Conflict with the current state",
+        422: "Invalid input; `field` names what was wrong",
     }.items()
 }
