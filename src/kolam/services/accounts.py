@@ -62,7 +62,7 @@ def list_organizations_of(session: Session, user_id: int) -> Sequence[tuple[Orga
         .where(Member.user_id == user_id)
         .order_by(Organization.slug)
     )
-    return [(org, role) for org, role in rows.tuples()]
+    return [(org, role) for org, role in rows]
 
 
 def _check_role(role: str) -> None:
@@ -137,7 +137,7 @@ def list_members(session: Session, actor: Actor | None, org_id: int) -> Sequence
         .where(Member.org_id == org_id)
         .order_by(User.email)
     )
-    return [(m, u) for m, u in rows.tuples()]
+    return [(m, u) for m, u in rows]
 
 
 def get_member(session: Session, org_id: int, member_id: int) -> tuple[Member, User]:
@@ -148,7 +148,7 @@ def get_member(session: Session, org_id: int, member_id: int) -> tuple[Member, U
     ).first()
     if row is None:
         raise NotFound(f"no member {member_id}", field="member_id")
-    return row.tuple()
+    return row[0], row[1]
 
 
 def update_member(

@@ -178,7 +178,7 @@ def _own_lease(session: Session, actor: Actor, task_id: int, *, lock: bool = Fal
     row = session.execute(query.with_for_update(of=Lease) if lock else query).first()
     if row is None:
         raise NotFound(f"you hold no lease on task {task_id}", field="task_id")
-    return row.tuple()
+    return row[0], row[1]
 
 
 def renew_lease(session: Session, actor: Actor, task_id: int, *, default_lease_seconds: int = 600) -> Lease:

@@ -120,7 +120,7 @@ def _answers(
         unknown = {r.user_id for r in rows} - emails.keys()
         if unknown:
             emails.update(
-                dict(session.execute(sa.select(User.id, User.email).where(User.id.in_(unknown))).tuples().all())
+                dict(session.execute(sa.select(User.id, User.email).where(User.id.in_(unknown))).all())
             )
     for r in rows:
         who = emails.get(r.user_id, f"a{r.user_id}") if emails is not None else f"a{r.user_id}"

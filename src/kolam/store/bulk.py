@@ -22,7 +22,7 @@ def insert_new_items(session: Session, rows: Sequence[dict[str, Any]]) -> dict[s
         Item.id, Item.content_hash
     )
     result = session.execute(stmt, list(rows))
-    return {content_hash: item_id for item_id, content_hash in result.tuples()}
+    return {content_hash: item_id for item_id, content_hash in result}
 
 
 def insert_tasks(session: Session, rows: Sequence[dict[str, Any]]) -> None:
@@ -38,7 +38,7 @@ def existing_items(session: Session, project_id: int, hashes: Sequence[str]) -> 
         rows = session.execute(
             sa.select(Item.content_hash, Item.id).where(Item.project_id == project_id, Item.content_hash.in_(chunk))
         )
-        found.update({h: i for h, i in rows.tuples()})
+        found.update({h: i for h, i in rows})
     return found
 
 

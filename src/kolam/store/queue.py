@@ -97,7 +97,7 @@ def upsert_leases(
         ),
         {"user_id": user_id, "ids": list(task_ids)},
     )
-    return {task_id: lease_id for task_id, lease_id in rows.tuples()}
+    return {task_id: lease_id for task_id, lease_id in rows}
 
 
 def expire_leases(session: Session, project_id: int, now: datetime) -> list[int]:

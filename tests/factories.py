@@ -1,0 +1,84 @@
+"""Rows for tests, made through the same services the app uses."""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from typing import Any
+
+from kolam.formats import SourceRecord
+from kolam.services import accounts, auth, imports, projects
+from kolam.services.context import Actor
+from kolam.services.projects import ProjectSettings
+from kolam.settings import Settings
+from kolam.store.blobs import BlobStore
+from kolam.store.db import Database
+from kolam.store.tables import Organization, Project
+
+SCHEMAS: dict[str, dict[str, Any]] = {
+    "image_classes": {"classes": [{"name": "cat", "hotkey": "1"}, {"name": "dog", "hotkey": "2"}]},
+    "text_classes": {"classes": [{"name": "ok"}, {"name": "spam"}, {"name": "abuse"}], "multi_label": True},
+    "image_boxes": {"labels": [{"name": "car"}, {"name": "person"}]},
+    "transcription": {"languages": ["ta", "hi", "en"]},
+}
+_seq = itertools.count(1)
+
+
+@dataclass
+class Person:
+    actor: Actor
+    token: str
+    email: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+
+class Factory:
+    def __init__(self, db: Database, settings: Settings) -> None:
+        self.db = db
+        self.settings = settings
+        self.blobs = BlobStore(settings.effective_blob_url)
+
+    def org(self, slug: str | None = None) -> Organization:
+        with self.db.write() as s:
+            return accounts.create_organization(s, None, slug=slug or f"org{next(_seq)}", name="Test org")
+
+    def person(self, org: Organization, role: str = "annotator", skills: tuple[str, ...] = ()) -> Person:
+        email = f"{role}{next(_seq)}@{org.slug}.test"
+        with self.db.write() as s:
+            member = accounts.add_member(s, None, org.id, email=email, role=role, password="password123", skills=skills)
+            secret, _ = auth.create_token(s, None, org.id, user_id=member.user_id, name="test")
+            actor = auth.resolve_token(s, secret)
+        return Person(actor=actor, token=secret, email=email)
+
+    def project(self, org: Organization, kind: str = "text_classes", **settings: Any) -> Project:
+        settings.setdefault("name", f"project {next(_seq)}")
+        with self.db.write() as s:
+            return projects.create_project(
+                s, None, org.id, kind=kind, schema=SCHEMAS[kind], settings=ProjectSettings(**settings)
+            )
+
+    def texts(self, project: Project, n: int, *, prefix: str = "text", priority: int | None = None) -> None:
+        records = (
+            SourceRecord(
+                {
+                    "text": f"{prefix} {i}",
+                    "id": f"{prefix}-{i}",
+                    **({"priority": priority} if priority is not None else {}),
+                },
+                f"test {i}",
+            )
+            for i in range(n)
+        )
+        imports.import_records(
+            self.db,
+            None,
+            project.id,
+            records,
+            source="test",
+            format_name="test",
+            blobs=self.blobs,
+            org_id=project.org_id,
+        )
