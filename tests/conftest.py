@@ -30,6 +30,19 @@ REQUIRE_PG = os.environ.get("KOLAM_TEST_REQUIRE_POSTGRES") == "1"
 _pg_skip_reason: list[str] = []
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _cheap_password_hashing() -> Iterator[None]:
+    """Argon2 with production cost takes ~0.1 s a hash; tests make hundreds of accounts."""
+    from argon2 import PasswordHasher
+
+    import kolam.security
+
+    original = kolam.security._HASHER
+    kolam.security._HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    yield
+    kolam.security._HASHER = original
+
+
 def _worker() -> str:
     return os.environ.get("PYTEST_XDIST_WORKER", "main")
 
@@ -56,7 +69,7 @@ def pg_database() -> Iterator[str | None]:
         with admin.connect() as conn:
             conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
             conn.exec_driver_sql(f"CREATE DATABASE {name}")
-    except Exception as err:  # noqa: BLE001 - any failure to reach the server means "no PostgreSQL here"
+    except Exception as err:
         reason = f"PostgreSQL at {admin_url.render_as_string(hide_password=True)} is not reachable: {err.__class__.__name__}: {str(err).splitlines()[0]}"
         if REQUIRE_PG:
             pytest.fail(reason + " (KOLAM_TEST_REQUIRE_POSTGRES=1)")
