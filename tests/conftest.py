@@ -70,7 +70,8 @@ def pg_database() -> Iterator[str | None]:
             conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
             conn.exec_driver_sql(f"CREATE DATABASE {name}")
     except Exception as err:
-        reason = f"PostgreSQL at {admin_url.render_as_string(hide_password=True)} is not reachable: {err.__class__.__name__}: {str(err).splitlines()[0]}"
+        where = admin_url.render_as_string(hide_password=True)
+        reason = f"PostgreSQL at {where} is not reachable: {err.__class__.__name__}: {str(err).splitlines()[0]}"
         if REQUIRE_PG:
             pytest.fail(reason + " (KOLAM_TEST_REQUIRE_POSTGRES=1)")
         _pg_skip_reason.append(reason)

@@ -57,7 +57,8 @@ def test_only_an_owner_makes_owners(app_client: TestClient, factory: Factory):
 def test_the_last_owner_cannot_be_demoted(app_client: TestClient, factory: Factory):
     org = factory.org()
     owner = factory.person(org, "owner")
-    me = [m for m in app_client.get("/api/v1/members", headers=owner.headers).json() if m["email"] == owner.email][0]
+    members = app_client.get("/api/v1/members", headers=owner.headers).json()
+    me = next(m for m in members if m["email"] == owner.email)
     response = app_client.patch(f"/api/v1/members/{me['id']}", headers=owner.headers, json={"role": "manager"})
     assert response.status_code == 409
 
