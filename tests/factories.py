@@ -82,3 +82,17 @@ class Factory:
             blobs=self.blobs,
             org_id=project.org_id,
         )
+
+    def image_urls(self, project: Project, n: int) -> None:
+        """Image items referring to URLs (nothing is downloaded)."""
+        records = (SourceRecord({"image": f"https://img.example/{i}.png"}, f"test {i}") for i in range(n))
+        imports.import_records(
+            self.db,
+            None,
+            project.id,
+            records,
+            source="test",
+            format_name="test",
+            blobs=self.blobs,
+            org_id=project.org_id,
+        )
