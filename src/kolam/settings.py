@@ -33,10 +33,6 @@ class Settings(BaseSettings):
         default="local",
         description="`local` (one machine, relaxed defaults) or `production` (refuses unsafe settings).",
     )
-    secret_key: str | None = Field(
-        default=None,
-        description="Secret used to sign session cookies' CSRF tokens. Required in production mode.",
-    )
     lease_seconds: int = Field(default=600, ge=10, description="How long a leased task stays reserved.")
     max_batch: int = Field(default=100, ge=1, description="Most tasks one `next` call may lease.")
     max_upload_bytes: int = Field(
@@ -53,7 +49,6 @@ class Settings(BaseSettings):
     cookie_secure: bool = Field(
         default=False, description="Mark the session cookie Secure (set when served over HTTPS)."
     )
-    audit_reads: bool = Field(default=True, description="Record an audit event for every read of an item's content.")
     sqlite_busy_timeout_ms: int = Field(
         default=5000, ge=0, description="How long a SQLite writer waits for the lock before failing."
     )
@@ -65,10 +60,10 @@ class Settings(BaseSettings):
         if self.mode not in ("local", "production"):
             raise ValueError("KOLAM_MODE must be 'local' or 'production'")
         if self.mode == "production":
-            if not self.secret_key or len(self.secret_key) < 32:
-                raise ValueError("KOLAM_SECRET_KEY of at least 32 characters is required in production mode")
             if not self.cookie_secure:
-                raise ValueError("KOLAM_COOKIE_SECURE=true is required in production mode")
+                raise ValueError("KOLAM_COOKIE_SECURE=true is required in production mode (serve over HTTPS)")
+            if not self.database_url:
+                raise ValueError("KOLAM_DATABASE_URL is required in production mode (PostgreSQL)")
         return self
 
     @property
