@@ -98,8 +98,9 @@ def lease_tasks(
     queue.take_slots(session, picked, now)
     leases = queue.upsert_leases(session, project.id, actor.user_id, picked, now, expires)
     audit.record_many(session, actor, "item.read", "item", picked, {"via": "lease"})
+    described = _describe(session, project, picked, leases, expires)
     session.commit()
-    return _describe(session, project, picked, leases, expires)
+    return described
 
 
 def my_active_leases(session: Session, actor: Actor, project_id: int) -> list[LeasedTask]:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
+import orjson
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
@@ -70,7 +72,13 @@ def schema_version(session: Session, project: Project, version: int) -> LabelSch
     )
     if row is None:
         raise Invalid(f"project {project.id} has no schema version {version}", field="schema_version")
-    return parse_schema(project.kind, row)
+    return _parsed(project.kind, orjson.dumps(row, option=orjson.OPT_SORT_KEYS))
+
+
+@lru_cache(maxsize=256)
+def _parsed(kind: str, definition: bytes) -> LabelSchemaDef:
+    """Schema versions never change once written, so each is parsed once per process (submit's hot path)."""
+    return parse_schema(kind, orjson.loads(definition))
 
 
 def create_project(
