@@ -119,9 +119,7 @@ def _answers(
     if emails is not None:
         unknown = {r.user_id for r in rows} - emails.keys()
         if unknown:
-            emails.update(
-                dict(session.execute(sa.select(User.id, User.email).where(User.id.in_(unknown))).all())
-            )
+            emails.update(dict(session.execute(sa.select(User.id, User.email).where(User.id.in_(unknown))).all()))
     for r in rows:
         who = emails.get(r.user_id, f"a{r.user_id}") if emails is not None else f"a{r.user_id}"
         out.setdefault(r.task_id, []).append(

@@ -144,31 +144,18 @@ def _write_chunk(
             continue
         priorities[digest] = fields.pop("priority")
         locations[digest] = record.location
-        rows.append({**fields, "org_id": org_id, "project_id": project_id, "import_id": import_id, "created_at": now})
+        rows.append({**fields, "org_id": org_id, "project_id": project_id, "import_id": import_id})
     report.records += len(chunk)
     with db.write() as session:
-        created = bulk.insert_new_items(session, rows)
-        tasks = [
-            {
-                "item_id": item_id,
-                "project_id": project_id,
-                "state": "staged",
-                "priority": priorities[digest],
-                "is_gold": False,
-                "answers_wanted": overlap,
-                "answers_count": 0,
-                "open_slots": overlap,
-                "created_at": now,
-                "updated_at": now,
-            }
-            for digest, item_id in created.items()
-        ]
-        bulk.insert_tasks(session, tasks)
-        missing = [digest for digest in priorities if digest not in created]
-        if missing:
-            existing = bulk.existing_items(session, project_id, missing)
-            for digest in missing:
-                _note_duplicate(report, locations[digest], f"item {existing.get(digest)}")
+        existing = bulk.existing_items(session, project_id, list(priorities))
+        for digest, item_id in existing.items():
+            _note_duplicate(report, locations[digest], f"item {item_id}")
+        fresh = [row for row in rows if row["content_hash"] not in existing]
+        created = bulk.insert_items(session, fresh, now)
+        for row in fresh:
+            if row["content_hash"] not in created:  # PostgreSQL: another import stored it meanwhile
+                _note_duplicate(report, locations[row["content_hash"]], "an item imported at the same time")
+        bulk.insert_tasks(session, project_id, [(i, priorities[h]) for h, i in created.items()], overlap, now)
         session.execute(sa.update(ImportRun).where(ImportRun.id == import_id).values(heartbeat_at=now))
         session.commit()
     report.created += len(created)

@@ -10,10 +10,12 @@ Picking is one walk down the partial index ``ix_tasks_queue``: cost does not gro
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
+
+from kolam.store.types import sqlite_timestamp
 
 # Literals (not bound parameters) in the WHERE clause let SQLite see that the partial index applies.
 _PICK = """
@@ -117,6 +119,4 @@ def expire_leases(session: Session, project_id: int, now: datetime) -> list[int]
 
 def _ts(session: Session, value: datetime) -> datetime | str:
     """Timestamps in raw SQL: naive UTC text on SQLite (as UTCDateTime stores them), aware on PostgreSQL."""
-    if session.get_bind().dialect.name == "sqlite":
-        return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
-    return value
+    return sqlite_timestamp(value) if session.get_bind().dialect.name == "sqlite" else value

@@ -33,3 +33,8 @@ class UTCDateTime(sa.types.TypeDecorator[datetime]):
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def sqlite_timestamp(value: datetime) -> str:
+    """A timestamp as UTCDateTime stores it on SQLite, for raw SQL (naive UTC, microseconds always)."""
+    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
