@@ -12,8 +12,7 @@ from rich.table import Table
 
 from kolam.cli.common import console, friendly, load_json_arg, open_db, settings
 from kolam.errors import Invalid
-from kolam.formats import EXPORT_FORMATS, FormatError, detect_format, export_format, open_source, reader_for
-from kolam.formats.folder import read_folder
+from kolam.formats import EXPORT_FORMATS, export_format
 from kolam.services import accounts, exports, imports, projects
 from kolam.services.projects import ProjectSettings
 from kolam.store.blobs import BlobStore
@@ -121,52 +120,20 @@ def import_cmd(
     blobs = BlobStore(s.effective_blob_url)
     with db.read() as session:
         organization = accounts.get_organization(session, org)
-    try:
-        fmt = detect_format(source)
-        with Progress(
-            TextColumn("importing"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("records"),
-            TimeElapsedColumn(),
-            console=console,
-            transient=not sys.stdout.isatty(),
-        ) as bar:
-            task = bar.add_task("import", total=None)
-            if fmt == "folder":
-                records = read_folder(source)
-                roots = [source.resolve()]
-                report = imports.import_records(
-                    db,
-                    None,
-                    project,
-                    records,
-                    source=str(source),
-                    format_name=fmt,
-                    blobs=blobs,
-                    allowed_roots=roots,
-                    max_item_bytes=s.max_item_bytes,
-                    org_id=organization.id,
-                    progress=lambda n: bar.advance(task, n),
-                )
-            else:
-                with open_source(source) as stream:
-                    records = reader_for(fmt)(stream, source.name)
-                    report = imports.import_records(
-                        db,
-                        None,
-                        project,
-                        records,
-                        source=str(source),
-                        format_name=fmt,
-                        blobs=blobs,
-                        allowed_roots=[source.resolve().parent],
-                        max_item_bytes=s.max_item_bytes,
-                        org_id=organization.id,
-                        progress=lambda n: bar.advance(task, n),
-                    )
-    except FormatError as err:
-        raise Invalid(str(err), field=err.field) from None
+    with Progress(
+        TextColumn("importing"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("records"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=not sys.stdout.isatty(),
+    ) as bar:
+        task = bar.add_task("import", total=None)
+        report = imports.import_path(
+            db, None, project, source, blobs=blobs, allowed_roots=[source.resolve().parent],
+            max_item_bytes=s.max_item_bytes, org_id=organization.id, progress=lambda n: bar.advance(task, n),
+        )  # fmt: skip
     rate = report.records / report.seconds if report.seconds else 0
     console.print(
         f"import {report.import_id}: {report.records} records, {report.created} items created, "

@@ -18,7 +18,8 @@ from typing import Any
 import sqlalchemy as sa
 
 from kolam.errors import Invalid, KolamError, NotFound
-from kolam.formats import FormatError, SourceRecord
+from kolam.formats import FormatError, SourceRecord, detect_format, open_source, reader_for
+from kolam.formats.folder import read_folder
 from kolam.services import audit
 from kolam.services.context import Actor
 from kolam.services.item_records import RecordContext, item_fields
@@ -199,6 +200,47 @@ def _discard(db: Database, import_id: int, report: ImportReport, started: float,
         bulk.discard_import(session, import_id)
         _finish(session, import_id, "failed", report, started, error)
         session.commit()
+
+
+def import_path(
+    db: Database,
+    actor: Actor | None,
+    project_id: int,
+    path: Path,
+    *,
+    blobs: BlobStore,
+    allowed_roots: Sequence[Path] = (),
+    max_item_bytes: int = 64 * 1024 * 1024,
+    org_id: int | None = None,
+    progress: Callable[[int], None] | None = None,
+    source_name: str | None = None,
+) -> ImportReport:
+    """Import a file (JSON, JSONL, CSV, optionally .gz) or a folder of media files.
+
+    Paths inside records, and a folder's files, may only come from ``allowed_roots`` (a folder import adds
+    itself); the format comes from the name.
+    """
+    try:
+        fmt = detect_format(path)
+        if fmt == "folder":
+            return import_records(
+                db, actor, project_id, read_folder(path), source=source_name or str(path), format_name=fmt,
+                blobs=blobs, allowed_roots=[path.resolve(), *allowed_roots], max_item_bytes=max_item_bytes,
+                org_id=org_id, progress=progress,
+            )  # fmt: skip
+        with open_source(path) as stream:
+            return import_records(
+                db, actor, project_id, reader_for(fmt)(stream, source_name or path.name),
+                source=source_name or str(path), format_name=fmt, blobs=blobs, allowed_roots=allowed_roots,
+                max_item_bytes=max_item_bytes, org_id=org_id, progress=progress,
+            )  # fmt: skip
+    except FormatError as err:
+        raise Invalid(str(err), field=err.field) from None
+
+
+def inside_roots(path: Path, roots: Sequence[Path]) -> bool:
+    resolved = path.resolve()
+    return any(resolved.is_relative_to(root.resolve()) for root in roots)
 
 
 def discard_stale_imports(db: Database) -> int:

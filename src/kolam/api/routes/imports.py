@@ -1,4 +1,4 @@
-"""Uploading a file of items (JSON, JSONL, CSV, optionally gzip'd) into a project."""
+"""Importing items into a project: an uploaded file, or a file or folder on the server."""
 
 from __future__ import annotations
 
@@ -7,16 +7,27 @@ from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
+from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from kolam.api.deps import BlobsDep, CurrentActor, DatabaseDep, SettingsDep
 from kolam.api.schemas.common import ERRORS
 from kolam.api.schemas.projects import ImportOut
-from kolam.errors import Invalid, TooLarge
-from kolam.formats import FormatError, detect_format, open_source, reader_for
+from kolam.errors import Invalid, NotFound, TooLarge
 from kolam.services import imports
+from kolam.services.projects import get_project
 
 router = APIRouter(tags=["imports"], responses=ERRORS)
+
+
+class ServerPathIn(BaseModel):
+    path: str = Field(description="A file or folder under one of the server's KOLAM_IMPORT_ROOTS.")
+
+
+def _check_project(db: DatabaseDep, actor: CurrentActor, project_id: int) -> None:
+    actor.require("items.import")
+    with db.read() as session:
+        get_project(session, actor, project_id)
 
 
 @router.post("/projects/{project_id}/imports", response_model=ImportOut, status_code=201)
@@ -30,9 +41,9 @@ async def upload(
     filename: Annotated[str, Query(description="Name of the file; its suffix picks the format (.jsonl, .csv.gz…)")],
 ) -> ImportOut:
     """Send the file as the raw request body. All its items are imported, or none (the error says where)."""
-    actor.require("items.import")
+    await run_in_threadpool(_check_project, db, actor, project_id)
     declared = request.headers.get("content-length")
-    if declared is not None and int(declared) > settings.max_upload_bytes:
+    if declared is not None and declared.isdigit() and int(declared) > settings.max_upload_bytes:
         raise TooLarge(f"the upload is {declared} bytes; the limit is {settings.max_upload_bytes}", field="body")
     with tempfile.TemporaryDirectory(prefix="kolam-import-") as tmp:
         path = Path(tmp) / Path(filename).name
@@ -46,39 +57,28 @@ async def upload(
         if size == 0:
             raise Invalid("the upload is empty", field="body")
         report = await run_in_threadpool(
-            _run, db, actor, project_id, path, blobs, settings.import_roots, settings.max_item_bytes
-        )
+            imports.import_path, db, actor, project_id, path, blobs=blobs, allowed_roots=settings.import_roots,
+            max_item_bytes=settings.max_item_bytes, source_name=path.name,
+        )  # fmt: skip
     return ImportOut.model_validate(imports.get_import(db, actor, report.import_id))
 
 
-def _run(
-    db: DatabaseDep,
-    actor: CurrentActor,
-    project_id: int,
-    path: Path,
-    blobs: BlobsDep,
-    roots: list[Path],
-    max_item_bytes: int,
-) -> imports.ImportReport:
-    try:
-        fmt = detect_format(path)
-        if fmt == "folder":
-            raise Invalid("upload a file, not a folder", field="filename")
-        with open_source(path) as stream:
-            records = reader_for(fmt)(stream, path.name)
-            return imports.import_records(
-                db,
-                actor,
-                project_id,
-                records,
-                source=path.name,
-                format_name=fmt,
-                blobs=blobs,
-                allowed_roots=roots,
-                max_item_bytes=max_item_bytes,
-            )
-    except FormatError as err:
-        raise Invalid(str(err), field=err.field) from None
+@router.post("/projects/{project_id}/imports/from-path", response_model=ImportOut, status_code=201)
+def from_server_path(
+    project_id: int, body: ServerPathIn, actor: CurrentActor, db: DatabaseDep, blobs: BlobsDep, settings: SettingsDep
+) -> ImportOut:
+    """Import a file or a folder of media that already lies on the server, under KOLAM_IMPORT_ROOTS."""
+    _check_project(db, actor, project_id)
+    path = Path(body.path)
+    if not settings.import_roots or not imports.inside_roots(path, settings.import_roots):
+        raise Invalid("the path is not under the server's import folders (KOLAM_IMPORT_ROOTS)", field="path")
+    if not path.exists():
+        raise NotFound(f"{body.path} does not exist on the server", field="path")
+    report = imports.import_path(
+        db, actor, project_id, path, blobs=blobs, allowed_roots=settings.import_roots,
+        max_item_bytes=settings.max_item_bytes,
+    )  # fmt: skip
+    return ImportOut.model_validate(imports.get_import(db, actor, report.import_id))
 
 
 @router.get("/imports/{import_id}", response_model=ImportOut)
