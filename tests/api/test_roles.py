@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from fastapi.testclient import TestClient
+
 from tests.factories import Factory
 
 # route → roles allowed (others get 403)
