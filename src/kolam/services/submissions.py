@@ -93,18 +93,21 @@ def submit(session: Session, actor: Actor, project_id: int, sub: Submission) -> 
 
 def submit_many(session: Session, actor: Actor, project_id: int, subs: Sequence[Submission]) -> list[BatchOutcome]:
     """Store a batch in one transaction (an outbox syncing); each answer succeeds or fails on its own."""
-    outcomes: list[BatchOutcome] = []
-    for sub in subs:
+    outcomes: dict[int, BatchOutcome] = {}
+    # Tasks are locked in task order, whatever the client's order: two batches sharing tasks in opposite
+    # orders would otherwise deadlock on PostgreSQL, failing one batch whole.
+    for i in sorted(range(len(subs)), key=lambda i: subs[i].task_id):
+        sub = subs[i]
         try:
             with session.begin_nested():
                 result = _store(session, actor, project_id, sub)
         except KolamError as err:
-            outcomes.append(BatchOutcome(sub.client_id, None, err))
+            outcomes[i] = BatchOutcome(sub.client_id, None, err)
             continue
         error = None if result.annotation.counted else _not_counted(result.annotation)
-        outcomes.append(BatchOutcome(sub.client_id, result, error))
+        outcomes[i] = BatchOutcome(sub.client_id, result, error)
     session.commit()
-    return outcomes
+    return [outcomes[i] for i in range(len(subs))]
 
 
 def _not_counted(annotation: Annotation) -> NotCounted:

@@ -7,6 +7,7 @@ row locks (``FOR UPDATE SKIP LOCKED``) where the queries need them.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -88,6 +89,9 @@ def create_database(url: str, *, busy_timeout_ms: int = 5000, pool_size: int = 1
     return Database(engine=engine, write_engine=engine.execution_options(kolam_begin="IMMEDIATE"))
 
 
+_HOLDS_WRITE_TURN = "kolam_holds_write_turn"
+
+
 def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -102,7 +106,33 @@ def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
         cursor.execute("PRAGMA temp_store=MEMORY")
         cursor.close()
 
+    # This process's writers take turns here before asking SQLite for its lock. SQLite's busy handler polls
+    # with growing sleeps, so under load a writer that has waited long keeps losing to newcomers until its
+    # busy timeout runs out ("database is locked" at 32 annotators). Other processes still meet the timeout;
+    # a turn not had within it falls back to SQLite's own waiting.
+    write_turn = threading.Lock()
+
+    def _end_turn(info: dict[Any, Any]) -> None:
+        if info.pop(_HOLDS_WRITE_TURN, False):
+            write_turn.release()
+
     @event.listens_for(engine, "begin")
     def _on_begin(conn: sa.Connection) -> None:
         mode = conn.get_execution_options().get("kolam_begin", "DEFERRED")
-        conn.exec_driver_sql(f"BEGIN {mode}")
+        if mode == "IMMEDIATE" and write_turn.acquire(timeout=busy_timeout_ms / 1000):
+            conn.info[_HOLDS_WRITE_TURN] = True
+        try:
+            conn.exec_driver_sql(f"BEGIN {mode}")
+        except BaseException:
+            _end_turn(conn.info)
+            raise
+
+    @event.listens_for(engine, "commit")
+    @event.listens_for(engine, "rollback")
+    def _on_end(conn: sa.Connection) -> None:
+        if not conn.invalidated:
+            _end_turn(conn.info)
+
+    @event.listens_for(engine, "checkin")
+    def _on_checkin(_dbapi_connection: Any, record: Any) -> None:
+        _end_turn(record.info)  # a transaction that ended without commit or rollback (an invalidated connection)
