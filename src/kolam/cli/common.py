@@ -17,7 +17,7 @@ from kolam.store.db import Database, create_database
 from kolam.store.migrate import upgrade
 
 console = Console()
-err_console = Console(stderr=True)
+err_console = Console(stderr=True, soft_wrap=True)  # an error stays one line, whatever the width
 P = ParamSpec("P")
 R = TypeVar("R")
 
@@ -58,5 +58,5 @@ def load_json_arg(value: str, what: str) -> Any:
     try:
         text = Path(value[1:]).read_text(encoding="utf-8") if value.startswith("@") else value
         return json.loads(text)
-    except (OSError, json.JSONDecodeError) as err:
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
         raise KolamError(f"{what}: {err}", field=what) from None

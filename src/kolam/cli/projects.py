@@ -35,7 +35,10 @@ def create(
 ) -> None:
     """Create a project."""
     if instructions.startswith("@"):
-        instructions = Path(instructions[1:]).read_text(encoding="utf-8")
+        try:
+            instructions = Path(instructions[1:]).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as err:
+            raise Invalid(f"instructions: {err}", field="instructions") from None
     db = open_db()
     with db.write() as s:
         organization = accounts.get_organization(s, org)

@@ -41,8 +41,7 @@ def read_csv(stream: BinaryIO, name: str) -> Iterator[SourceRecord]:
             raise FormatError(f"column '{column}' appears twice in the header", location=f"{name} row 1")
     row_number = 1
     try:
-        for row in reader:
-            row_number = reader.line_num
+        for row_number, row in enumerate(reader, start=2):  # a quoted cell may span lines: count rows, not lines
             location = f"{name} row {row_number}"
             if not row or all(not cell.strip() for cell in row):
                 continue
@@ -53,7 +52,7 @@ def read_csv(stream: BinaryIO, name: str) -> Iterator[SourceRecord]:
             for column, raw in zip(columns, row, strict=True):
                 if column.startswith("meta."):
                     meta[column[5:]] = raw
-                else:
+                elif column != "meta" or raw.strip():  # an empty 'meta' cell means no meta
                     fields[column] = _value(column, raw, location)
             if meta:
                 base = fields.get("meta") or {}
@@ -62,4 +61,4 @@ def read_csv(stream: BinaryIO, name: str) -> Iterator[SourceRecord]:
     except UnicodeDecodeError as err:
         raise FormatError(f"not UTF-8 text ({err.reason})", location=f"{name} after row {row_number}") from None
     except csv.Error as err:
-        raise FormatError(f"malformed CSV ({err})", location=f"{name} row {reader.line_num}") from None
+        raise FormatError(f"malformed CSV ({err})", location=f"{name} row {row_number + 1}") from None

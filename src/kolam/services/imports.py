@@ -7,7 +7,9 @@ so a failed import leaves no items behind.
 
 from __future__ import annotations
 
+import gzip
 import time
+import zlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -229,13 +231,24 @@ def import_path(
                 org_id=org_id, progress=progress,
             )  # fmt: skip
         with open_source(path) as stream:
+            records = _gzip_errors(reader_for(fmt)(stream, source_name or path.name), path, source_name)
             return import_records(
-                db, actor, project_id, reader_for(fmt)(stream, source_name or path.name),
+                db, actor, project_id, records,
                 source=source_name or str(path), format_name=fmt, blobs=blobs, allowed_roots=allowed_roots,
                 max_item_bytes=max_item_bytes, org_id=org_id, progress=progress,
             )  # fmt: skip
     except FormatError as err:
         raise Invalid(str(err), field=err.field) from None
+
+
+def _gzip_errors(records: Iterator[SourceRecord], path: Path, name: str | None) -> Iterator[SourceRecord]:
+    """A damaged or mislabelled ``.gz`` fails while being read; say so as bad input, not as a crash."""
+    try:
+        yield from records
+    except (gzip.BadGzipFile, EOFError, zlib.error) as err:
+        if path.suffix.lower() != ".gz":
+            raise
+        raise FormatError(f"not a readable gzip file ({err})", location=name or path.name) from None
 
 
 def inside_roots(path: Path, roots: Sequence[Path]) -> bool:

@@ -19,6 +19,8 @@ MEDIA = {"image_classes": "image", "image_boxes": "image", "transcription": "aud
 RESERVED = {"id", "priority", "meta", "text", "image", "audio", "file", "kind"}
 URL_SCHEMES = ("http://", "https://", "s3://", "gs://")
 MAX_TEXT = 1_000_000
+MAX_EXTERNAL_ID = 500  # items.external_id is VARCHAR(500)
+PRIORITY_RANGE = (-(2**31), 2**31 - 1)  # tasks.priority is a 32-bit INTEGER
 
 
 @dataclass(frozen=True)
@@ -69,6 +71,8 @@ def _text_of(record: SourceRecord, value: Any, field: str) -> str:
         raise _fail(record, f"'{field}' must be a string, got {type(value).__name__}", field)
     if not value.strip():
         raise _fail(record, f"'{field}' is empty", field)
+    if "\x00" in value:  # PostgreSQL cannot store NUL in text; refuse it on every database alike
+        raise _fail(record, f"'{field}' contains a NUL character (\\u0000)", field)
     if len(value) > MAX_TEXT:
         raise _fail(record, f"'{field}' is over {MAX_TEXT} characters", field)
     return value
@@ -113,13 +117,25 @@ def _text_item(record: SourceRecord, value: Any, field: str) -> dict[str, Any]:
     }
 
 
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(v) for v in value)
+    return False
+
+
 def item_fields(record: SourceRecord, ctx: RecordContext) -> dict[str, Any]:
     """The item columns for one record (without ids and timestamps), and its task priority."""
     fields = record.fields
     row = _content(record, ctx)
     external = fields.get("id")
-    if external is not None and not isinstance(external, str | int):
+    if external is not None and (not isinstance(external, str | int) or isinstance(external, bool)):
         raise _fail(record, f"'id' must be a string or number, got {type(external).__name__}", "id")
+    if external is not None and (len(str(external)) > MAX_EXTERNAL_ID or "\x00" in str(external)):
+        raise _fail(record, f"'id' must be at most {MAX_EXTERNAL_ID} characters, without NUL", "id")
     priority = fields.get("priority", 0)
     if isinstance(priority, str) and priority.strip().lstrip("-").isdigit():
         priority = int(priority)
@@ -127,10 +143,14 @@ def item_fields(record: SourceRecord, ctx: RecordContext) -> dict[str, Any]:
         priority = 0
     if not isinstance(priority, int) or isinstance(priority, bool):
         raise _fail(record, f"'priority' must be a whole number, got {priority!r}", "priority")
+    if not PRIORITY_RANGE[0] <= priority <= PRIORITY_RANGE[1]:
+        raise _fail(record, f"'priority' must be between {PRIORITY_RANGE[0]} and {PRIORITY_RANGE[1]}", "priority")
     meta = fields.get("meta", {})
     if not isinstance(meta, dict):
         raise _fail(record, f"'meta' must be an object, got {type(meta).__name__}", "meta")
     meta = {**meta, **{k: v for k, v in fields.items() if k not in RESERVED}}
+    if _has_nul(meta):  # PostgreSQL's JSONB refuses NUL; refuse it on every database alike
+        raise _fail(record, "'meta' contains a NUL character (\\u0000)", "meta")
     source_name = row.pop("source_name", None)
     if source_name:
         meta.setdefault("file_name", fields.get("file", source_name))
