@@ -13,7 +13,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol, cast
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from kolam.errors import Conflict, Forbidden, Invalid, NotFound
 from kolam.services import audit
 from kolam.services.context import Actor
-from kolam.services.projects import get_project
+from kolam.services.projects import WorkProject, work_project
 from kolam.store import queue
 from kolam.store.tables import Item, Lease, Prediction, Project, Task
 from kolam.store.types import utcnow
@@ -54,9 +54,9 @@ def gold_count(ratio: float, count: int, rng: random.Random) -> int:
     return sum(1 for _ in range(count) if rng.random() < ratio)
 
 
-def _check_may_work(actor: Actor, project: Project) -> None:
+def _check_may_work(actor: Actor, project: WorkProject) -> None:
     actor.require("tasks.work")
-    missing = sorted(set(project.required_skills or ()) - set(actor.skills))
+    missing = sorted(set(project.required_skills) - set(actor.skills))
     if missing:
         raise Forbidden(f"this project needs the skills {', '.join(missing)}", field="skills", code="missing_skill")
 
@@ -84,18 +84,18 @@ def lease_tasks(
     """Lease up to ``count`` tasks to the actor (fewer, or none, when the queue has no more for them)."""
     if not 1 <= count <= max_batch:
         raise Invalid(f"count must be between 1 and {max_batch}", field="count")
-    project = get_project(session, actor, project_id)
+    project = work_project(session, actor, project_id)
     _check_may_work(actor, project)
     now = utcnow()
     _sweep(session, project.id, now)
     n_gold = gold_count(project.gold_ratio, count, rng or random.Random())
-    picked = queue.pick_tasks(session, project.id, actor.user_id, n_gold, gold=True) if n_gold else []
-    picked += queue.pick_tasks(session, project.id, actor.user_id, count - len(picked), gold=False)
-    if not picked:
+    claimed = queue.claim_tasks(session, project.id, actor.user_id, n_gold, now, gold=True) if n_gold else []
+    claimed += queue.claim_tasks(session, project.id, actor.user_id, count - len(claimed), now, gold=False)
+    if not claimed:
         session.commit()
         return []
+    picked = [task_id for task_id, _ in claimed]
     expires = now + timedelta(seconds=project.lease_seconds or default_lease_seconds)
-    queue.take_slots(session, picked, now)
     leases = queue.upsert_leases(session, project.id, actor.user_id, picked, now, expires)
     audit.record_many(session, actor, "item.read", "item", picked, {"via": "lease"})
     described = _describe(session, project, picked, leases, expires)
@@ -105,7 +105,7 @@ def lease_tasks(
 
 def my_active_leases(session: Session, actor: Actor, project_id: int) -> list[LeasedTask]:
     """The tasks the actor holds now (a reloaded browser picks up where it was)."""
-    project = get_project(session, actor, project_id)
+    project = work_project(session, actor, project_id)
     rows = session.execute(
         sa.select(Lease.task_id, Lease.id, Lease.expires_at)
         .where(
@@ -130,36 +130,68 @@ def my_active_leases(session: Session, actor: Actor, project_id: int) -> list[Le
     return out
 
 
+_items = cast(sa.Table, Item.__table__)
+_tasks = cast(sa.Table, Task.__table__)
+_predictions = cast(sa.Table, Prediction.__table__)
+_TASK_ITEMS = (
+    sa.select(
+        _tasks.c.priority,
+        _items.c.id,
+        _items.c.media,
+        _items.c.external_id,
+        _items.c.meta,
+        _items.c.text,
+        _items.c.blob_key,
+        _items.c.url,
+        _items.c.mime_type,
+    )
+    .join_from(_tasks, _items, _items.c.id == _tasks.c.item_id)
+    .where(_tasks.c.item_id.in_(sa.bindparam("task_ids", expanding=True)))
+)
+_TASK_PREDICTIONS = sa.select(
+    _predictions.c.task_id, _predictions.c.model_version, _predictions.c.value, _predictions.c.confidence
+).where(_predictions.c.task_id.in_(sa.bindparam("task_ids", expanding=True)))
+
+
 def _describe(
-    session: Session, project: Project, task_ids: Sequence[int], leases: dict[int, int], expires: datetime
+    session: Session, project: WorkProject, task_ids: Sequence[int], leases: dict[int, int], expires: datetime
 ) -> list[LeasedTask]:
-    rows = session.execute(
-        sa.select(Task.item_id, Task.priority, Item)
-        .join(Item, Item.id == Task.item_id)
-        .where(Task.item_id.in_(task_ids))
-    ).all()
+    """The leased tasks in the order given, each with its item and the model's predictions."""
+    conn = session.connection()
+    by_id = {row.id: row for row in conn.execute(_TASK_ITEMS, {"task_ids": list(task_ids)})}
     predictions: dict[int, list[dict[str, Any]]] = {}
-    for pred in session.scalars(sa.select(Prediction).where(Prediction.task_id.in_(task_ids))):
+    for pred in conn.execute(_TASK_PREDICTIONS, {"task_ids": list(task_ids)}):
         predictions.setdefault(pred.task_id, []).append(
             {"model_version": pred.model_version, "value": pred.value, "confidence": pred.confidence}
         )
-    order = {task_id: i for i, task_id in enumerate(task_ids)}
-    out = [
+    return [
         LeasedTask(
             task_id=task_id,
             lease_id=leases[task_id],
             expires_at=expires,
-            priority=priority,
+            priority=by_id[task_id].priority,
             schema_version=project.schema_version,
-            item=item_payload(item),
+            item=item_payload(by_id[task_id]),
             predictions=predictions.get(task_id, []),
         )
-        for task_id, priority, item in rows
+        for task_id in task_ids
     ]
-    return sorted(out, key=lambda t: order[t.task_id])
 
 
-def item_payload(item: Item) -> dict[str, Any]:
+class ItemColumns(Protocol):
+    """An item row or entity: what :func:`item_payload` reads."""
+
+    id: int
+    media: str
+    external_id: str | None
+    meta: dict[str, Any]
+    text: str | None
+    blob_key: str | None
+    url: str | None
+    mime_type: str | None
+
+
+def item_payload(item: ItemColumns) -> dict[str, Any]:
     """An item as tools see it: inline text, or where to fetch the media (through the API, audited)."""
     payload: dict[str, Any] = {"id": item.id, "media": item.media, "external_id": item.external_id, "meta": item.meta}
     if item.text is not None:
@@ -170,13 +202,14 @@ def item_payload(item: Item) -> dict[str, Any]:
     return payload
 
 
-def _own_lease(session: Session, actor: Actor, task_id: int, *, lock: bool = False) -> tuple[Lease, Project]:
-    query = (
+def _own_lease(session: Session, actor: Actor, task_id: int) -> tuple[Lease, Project]:
+    """The actor's lease on a task, read after locking the task (the lock order of ``kolam.store.queue``)."""
+    queue.lock_tasks(session, [task_id])
+    row = session.execute(
         sa.select(Lease, Project)
         .join(Project, Project.id == Lease.project_id)
         .where(Lease.task_id == task_id, Lease.user_id == actor.user_id, Project.org_id == actor.org_id)
-    )
-    row = session.execute(query.with_for_update(of=Lease) if lock else query).first()
+    ).first()
     if row is None:
         raise NotFound(f"you hold no lease on task {task_id}", field="task_id")
     return row[0], row[1]
@@ -184,14 +217,14 @@ def _own_lease(session: Session, actor: Actor, task_id: int, *, lock: bool = Fal
 
 def renew_lease(session: Session, actor: Actor, task_id: int, *, default_lease_seconds: int = 600) -> Lease:
     """Extend a lease; one that already expired is revived only if the task still wants an answer."""
-    lease, project = _own_lease(session, actor, task_id, lock=True)
+    lease, project = _own_lease(session, actor, task_id)
     now = utcnow()
     seconds = project.lease_seconds or default_lease_seconds
     if lease.status == "active":
         lease.expires_at = now + timedelta(seconds=seconds)
         lease.renewals += 1
     elif lease.status == "expired":
-        task = session.get(Task, task_id, with_for_update=True)
+        task = session.get(Task, task_id)
         if task is None or task.state != "open" or task.open_slots <= 0:
             raise Conflict(
                 f"the lease on task {task_id} expired and the task has all the answers it wants",
@@ -211,7 +244,7 @@ def end_lease(session: Session, actor: Actor, task_id: int, *, skip: bool, reaso
     """Skip (never offered to this person again) or release (may come back) a task; its slot returns."""
     if reason is not None and len(reason) > 500:
         raise Invalid("reason must be at most 500 characters", field="reason")
-    lease, _project = _own_lease(session, actor, task_id, lock=True)
+    lease, _project = _own_lease(session, actor, task_id)
     if lease.status in ("submitted", "skipped"):
         raise Conflict(f"task {task_id} was already {lease.status}", code="lease_ended", field="task_id")
     now = utcnow()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import getpass
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -13,6 +13,9 @@ from sqlalchemy.orm import Session
 from kolam.services.context import Actor
 from kolam.store.tables import AuditEvent
 from kolam.store.types import utcnow
+
+_audit_events = cast(sa.Table, AuditEvent.__table__)
+_INSERT_EVENTS = sa.insert(_audit_events)  # built once: every request writes events
 
 
 def record(
@@ -39,24 +42,43 @@ def record_many(
     *,
     org_id: int | None = None,
 ) -> None:
+    """One event per object, all with the same details."""
+    record_each(session, actor, action, object_type, ((oid, details) for oid in object_ids), org_id=org_id)
+
+
+def record_each(
+    session: Session,
+    actor: Actor | None,
+    action: str,
+    object_type: str,
+    events: Iterable[tuple[int | str | None, dict[str, Any] | None]],
+    *,
+    org_id: int | None = None,
+) -> None:
+    """One event per ``(object_id, details)`` pair, written in one statement."""
     now = utcnow()
+    org = org_id if org_id is not None else (actor.org_id if actor else None)
+    user_id = actor.user_id if actor else None
+    via = actor.via if actor else "cli"
+    ip = actor.ip if actor else None
+    agent = (actor.user_agent or "")[:300] if actor else f"os-user:{getpass.getuser()}"
     rows = [
         {
-            "org_id": org_id if org_id is not None else (actor.org_id if actor else None),
-            "user_id": actor.user_id if actor else None,
+            "org_id": org,
+            "user_id": user_id,
             "action": action,
             "object_type": object_type,
             "object_id": None if oid is None else str(oid),
-            "via": actor.via if actor else "cli",
-            "ip": actor.ip if actor else None,
-            "user_agent": (actor.user_agent or "")[:300] if actor else f"os-user:{getpass.getuser()}",
+            "via": via,
+            "ip": ip,
+            "user_agent": agent,
             "at": now,
             "details": details or {},
         }
-        for oid in object_ids
+        for oid, details in events
     ]
     if rows:
-        session.execute(sa.insert(AuditEvent), rows)
+        session.connection().execute(_INSERT_EVENTS, rows)
 
 
 def list_events(

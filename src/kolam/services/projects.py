@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import Any, cast
 
 import orjson
 import sqlalchemy as sa
@@ -57,6 +57,52 @@ def get_project(session: Session, actor: Actor | None, project_id: int, *, org_i
     return project
 
 
+@dataclass(frozen=True)
+class WorkProject:
+    """What the annotators' hot paths (lease, submit) need of a project, read without building an ORM object."""
+
+    id: int
+    org_id: int
+    kind: str
+    schema_version: int
+    gold_ratio: float
+    lease_seconds: int | None
+    required_skills: tuple[str, ...]
+
+
+_projects = cast(sa.Table, Project.__table__)
+# Built once: the hot paths run it on every lease and submit, and building a statement costs more than running it.
+_WORK_PROJECT = sa.select(
+    _projects.c.id,
+    _projects.c.org_id,
+    _projects.c.kind,
+    _projects.c.schema_version,
+    _projects.c.gold_ratio,
+    _projects.c.lease_seconds,
+    _projects.c.required_skills,
+).where(
+    _projects.c.id == sa.bindparam("project_id"),
+    _projects.c.org_id == sa.bindparam("org_id"),
+    _projects.c.archived_at.is_(None),
+)
+
+
+def work_project(session: Session, actor: Actor, project_id: int) -> WorkProject:
+    """The actor's organization's project, as :class:`WorkProject`; any other project is not found."""
+    row = session.connection().execute(_WORK_PROJECT, {"project_id": project_id, "org_id": actor.org_id}).first()
+    if row is None:
+        raise NotFound(f"no project {project_id}", field="project_id")
+    return WorkProject(
+        id=row.id,
+        org_id=row.org_id,
+        kind=row.kind,
+        schema_version=row.schema_version,
+        gold_ratio=row.gold_ratio,
+        lease_seconds=row.lease_seconds,
+        required_skills=tuple(row.required_skills or ()),
+    )
+
+
 def list_projects(session: Session, actor: Actor | None, org_id: int) -> Sequence[Project]:
     query = sa.select(Project).where(Project.org_id == org_id, Project.archived_at.is_(None))
     return session.scalars(query.order_by(Project.priority.desc(), Project.id)).all()
@@ -66,10 +112,14 @@ def current_schema(session: Session, project: Project) -> LabelSchemaDef:
     return schema_version(session, project, project.schema_version)
 
 
-def schema_version(session: Session, project: Project, version: int) -> LabelSchemaDef:
-    row = session.scalar(
-        sa.select(LabelSchema.definition).where(LabelSchema.project_id == project.id, LabelSchema.version == version)
-    )
+_label_schemas = cast(sa.Table, LabelSchema.__table__)
+_SCHEMA_DEFINITION = sa.select(_label_schemas.c.definition).where(
+    _label_schemas.c.project_id == sa.bindparam("project_id"), _label_schemas.c.version == sa.bindparam("version")
+)
+
+
+def schema_version(session: Session, project: Project | WorkProject, version: int) -> LabelSchemaDef:
+    row = session.connection().execute(_SCHEMA_DEFINITION, {"project_id": project.id, "version": version}).scalar()
     if row is None:
         raise Invalid(f"project {project.id} has no schema version {version}", field="schema_version")
     return _parsed(project.kind, orjson.dumps(row, option=orjson.OPT_SORT_KEYS))

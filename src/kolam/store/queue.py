@@ -5,12 +5,15 @@ slot only from a task that has one. SQLite serialises claims because the caller'
 ``BEGIN IMMEDIATE``; PostgreSQL locks the chosen task rows with ``FOR UPDATE SKIP LOCKED`` so concurrent
 claimers pass each other instead of queueing, and re-checks ``open_slots`` on the locked row version.
 Picking is one walk down the partial index ``ix_tasks_queue``: cost does not grow with the project.
+Every writer locks a task before touching its leases (claim, submit, renew, skip, expiry sweep), so on
+PostgreSQL they may wait for each other but never deadlock.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from functools import lru_cache
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -29,19 +32,64 @@ ORDER BY t.priority DESC, t.item_id
 LIMIT :limit
 """
 
+# SQLite: the caller's BEGIN IMMEDIATE already excludes every other writer, so pick and take in one statement.
+_CLAIM_SQLITE = """
+UPDATE tasks SET open_slots = open_slots - 1, updated_at = :now
+WHERE item_id IN ({pick})
+RETURNING item_id, priority
+"""
 
-def pick_tasks(session: Session, project_id: int, user_id: int, limit: int, *, gold: bool) -> list[int]:
-    """Choose up to ``limit`` tasks for this user and lock them (PostgreSQL) until the transaction ends."""
-    dialect = session.get_bind().dialect.name
-    sql = _PICK.format(gold="TRUE" if gold else "FALSE")
+# PostgreSQL: lock the picked rows, passing over those another claimer holds; the lock re-checks the WHERE
+# clause on the newest row version, so a slot taken meanwhile is never taken twice.
+_CLAIM_POSTGRESQL = """
+WITH picked AS ({pick} FOR UPDATE OF t SKIP LOCKED)
+UPDATE tasks SET open_slots = tasks.open_slots - 1, updated_at = :now
+FROM picked WHERE tasks.item_id = picked.item_id
+RETURNING tasks.item_id, tasks.priority
+"""
+
+
+_ADVISORY_LOCK = sa.text("SELECT pg_advisory_xact_lock(:k1, :k2)")
+
+
+@lru_cache(maxsize=4)
+def _claim_sql(dialect: str, gold: bool) -> sa.TextClause:
+    if dialect == "postgresql":
+        return sa.text(_CLAIM_POSTGRESQL.format(pick=_PICK.format(gold="TRUE" if gold else "FALSE")))
+    return sa.text(_CLAIM_SQLITE.format(pick=_PICK.format(gold="1" if gold else "0")))
+
+
+def claim_tasks(
+    session: Session, project_id: int, user_id: int, limit: int, now: datetime, *, gold: bool
+) -> list[tuple[int, int]]:
+    """Take one slot on each of up to ``limit`` tasks for this user: ``(task_id, priority)``, best first."""
+    if limit <= 0:
+        return []
+    conn = session.connection()
+    dialect = conn.dialect.name
     if dialect == "postgresql":
         # Two requests of the same person must not both pick the same task: serialise them per person.
-        session.execute(sa.text("SELECT pg_advisory_xact_lock(:k1, :k2)"), {"k1": project_id, "k2": user_id})
-        sql += " FOR UPDATE OF t SKIP LOCKED"
-    else:
-        sql = sql.replace("= TRUE", "= 1").replace("= FALSE", "= 0")
-    rows = session.execute(sa.text(sql), {"project_id": project_id, "user_id": user_id, "limit": limit})
-    return [row[0] for row in rows]
+        conn.execute(_ADVISORY_LOCK, {"k1": project_id, "k2": user_id})
+    rows = conn.execute(
+        _claim_sql(dialect, gold),
+        {"project_id": project_id, "user_id": user_id, "limit": limit, "now": _ts(session, now)},
+    ).all()
+    return sorted(((item_id, priority) for item_id, priority in rows), key=lambda r: (-r[1], r[0]))
+
+
+def lock_tasks(session: Session, task_ids: Sequence[int]) -> None:
+    """Lock task rows in id order (PostgreSQL), the order every writer of tasks and leases follows.
+
+    Whoever changes a lease first holds its task: claims, submits, renewals, skips and the expiry sweep
+    all lock tasks before leases, so they can wait for each other but never deadlock.
+    """
+    if task_ids and session.get_bind().dialect.name == "postgresql":
+        session.execute(
+            sa.text("SELECT item_id FROM tasks WHERE item_id IN :ids ORDER BY item_id FOR UPDATE").bindparams(
+                sa.bindparam("ids", expanding=True)
+            ),
+            {"ids": sorted(task_ids)},
+        )
 
 
 def take_slots(session: Session, task_ids: Sequence[int], now: datetime) -> None:
@@ -70,46 +118,69 @@ def return_slots(session: Session, task_ids: Sequence[int], now: datetime) -> No
         )
 
 
+@lru_cache(maxsize=128)
+def _upsert_leases_sql(n: int) -> sa.TextClause:
+    """INSERT … ON CONFLICT … RETURNING for ``n`` leases, one statement (SQLite and PostgreSQL alike)."""
+    values = ", ".join(f"(:t{i}, :project_id, :user_id, 'active', :now, :expires, 0)" for i in range(n))
+    return sa.text(
+        f"""
+        INSERT INTO leases (task_id, project_id, user_id, status, leased_at, expires_at, renewals)
+        VALUES {values}
+        ON CONFLICT (task_id, user_id) DO UPDATE SET
+          status = 'active', leased_at = excluded.leased_at, expires_at = excluded.expires_at,
+          ended_at = NULL, renewals = 0, skip_reason = NULL
+        RETURNING task_id, id
+        """
+    )
+
+
 def upsert_leases(
     session: Session, project_id: int, user_id: int, task_ids: Sequence[int], now: datetime, expires: datetime
 ) -> dict[int, int]:
     """Create (or revive an expired/released) lease per task; returns {task_id: lease_id}."""
     if not task_ids:
         return {}
-    sql = sa.text(
-        """
-        INSERT INTO leases (task_id, project_id, user_id, status, leased_at, expires_at, renewals)
-        VALUES (:task_id, :project_id, :user_id, 'active', :now, :expires, 0)
-        ON CONFLICT (task_id, user_id) DO UPDATE SET
-          status = 'active', leased_at = excluded.leased_at, expires_at = excluded.expires_at,
-          ended_at = NULL, renewals = 0, skip_reason = NULL
-        """
-    )
-    stamp, until = _ts(session, now), _ts(session, expires)
-    session.execute(
-        sql,
-        [
-            {"task_id": t, "project_id": project_id, "user_id": user_id, "now": stamp, "expires": until}
-            for t in task_ids
-        ],
-    )
-    rows = session.execute(
-        sa.text("SELECT task_id, id FROM leases WHERE user_id = :user_id AND task_id IN :ids").bindparams(
-            sa.bindparam("ids", expanding=True)
-        ),
-        {"user_id": user_id, "ids": list(task_ids)},
-    )
+    params: dict[str, object] = {f"t{i}": task_id for i, task_id in enumerate(task_ids)}
+    params.update(project_id=project_id, user_id=user_id, now=_ts(session, now), expires=_ts(session, expires))
+    rows = session.connection().execute(_upsert_leases_sql(len(task_ids)), params)
     return {task_id: lease_id for task_id, lease_id in rows}
 
 
-def expire_leases(session: Session, project_id: int, now: datetime) -> list[int]:
-    """End leases past their time and return their tasks' slots; returns the tasks concerned."""
+def expire_leases(session: Session, project_id: int, now: datetime, *, limit: int = 1000) -> list[int]:
+    """End leases past their time and return their tasks' slots; returns the tasks concerned.
+
+    Tasks someone is working on right now (locked) are left for the next sweep rather than waited for.
+    """
+    due = [
+        row[0]
+        for row in session.execute(
+            sa.text(
+                "SELECT task_id FROM leases WHERE project_id = :project_id AND status = 'active' "
+                "AND expires_at < :now ORDER BY task_id LIMIT :limit"
+            ),
+            {"project_id": project_id, "now": _ts(session, now), "limit": limit},
+        )
+    ]
+    if not due:
+        return []
+    if session.get_bind().dialect.name == "postgresql":
+        due = [
+            row[0]
+            for row in session.execute(
+                sa.text(
+                    "SELECT item_id FROM tasks WHERE item_id IN :ids ORDER BY item_id FOR UPDATE SKIP LOCKED"
+                ).bindparams(sa.bindparam("ids", expanding=True)),
+                {"ids": due},
+            )
+        ]
+        if not due:
+            return []
     rows = session.execute(
         sa.text(
-            "UPDATE leases SET status = 'expired', ended_at = :now "
-            "WHERE project_id = :project_id AND status = 'active' AND expires_at < :now RETURNING task_id"
-        ),
-        {"project_id": project_id, "now": _ts(session, now)},
+            "UPDATE leases SET status = 'expired', ended_at = :now WHERE project_id = :project_id "
+            "AND task_id IN :ids AND status = 'active' AND expires_at < :now RETURNING task_id"
+        ).bindparams(sa.bindparam("ids", expanding=True)),
+        {"project_id": project_id, "now": _ts(session, now), "ids": due},
     )
     task_ids = [row[0] for row in rows]
     if task_ids:
