@@ -16,6 +16,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any, TypeVar
 
 import httpx
@@ -28,8 +29,10 @@ from kolam.services import submissions
 from kolam.services.assignment import LeasedTask, end_lease, lease_tasks
 from kolam.services.submissions import Submission, SubmitResult, submit, submit_many
 from kolam.settings import Settings
+from kolam.store import queue
 from kolam.store.db import Database
 from kolam.store.tables import Annotation, Lease, Task
+from kolam.store.types import utcnow
 from tests.factories import Factory, Person
 
 ANNOTATORS = 32
@@ -358,3 +361,74 @@ def test_two_batches_sharing_tasks_in_opposite_orders_both_succeed(
     with db.read() as s:
         counts = s.scalars(sa.select(Task.answers_count).where(Task.project_id == project.id)).all()
     assert counts == [2, 2]
+
+
+# --- lock order: the expiry sweep and retries racing their first attempt ----------------------------------------------
+
+
+def test_expiry_sweep_passes_over_a_task_someone_holds_instead_of_deadlocking(factory: Factory, db: Database):
+    """The sweep locks tasks before leases, like every writer, and skips a task being answered right now."""
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite runs one writer at a time: there is no row lock to pass over")
+    org = factory.org()
+    person = factory.person(org)
+    project = factory.project(org, overlap=1)
+    factory.texts(project, 1)
+    with db.write() as s:
+        (leased,) = lease_tasks(s, person.actor, project.id, count=1)
+        s.execute(sa.update(Lease).values(expires_at=utcnow() - timedelta(minutes=1)))
+        s.commit()
+    swept: list[list[int]] = []
+
+    def sweep() -> None:
+        with db.write() as s:
+            swept.append(queue.expire_leases(s, project.id, utcnow()))
+            s.commit()
+
+    with db.write() as holder:
+        queue.lock_tasks(holder, [leased.task_id])  # a late submit holds the task, as it would mid-answer
+        thread = threading.Thread(target=sweep)
+        thread.start()
+        thread.join(10)
+        assert not thread.is_alive(), "the sweep waited for a task someone holds"
+        holder.rollback()
+    sweep()
+    assert swept == [[], [leased.task_id]]
+
+
+def test_a_retried_batch_racing_its_first_attempt_stores_each_answer_once(factory: Factory, db: Database):
+    """A browser that times out and resends its outbox while the first request still runs: one answer each."""
+    org = factory.org()
+    person = factory.person(org)
+    project = factory.project(org, overlap=1)
+    factory.texts(project, 10)
+    with db.write() as s:
+        leased = lease_tasks(s, person.actor, project.id, count=10)
+    subs = [Submission(task_id=t.task_id, client_id=str(uuid.uuid4()), value=ANSWER) for t in leased]
+    start = threading.Barrier(2)
+    results: list[list[tuple[int | None, bool]] | str] = []
+
+    def send() -> None:
+        start.wait()
+        try:
+            with db.write() as s:
+                outcomes = submit_many(s, person.actor, project.id, subs)
+            assert all(o.error is None and o.result is not None for o in outcomes), outcomes
+            results.append([(o.result.annotation.id if o.result else None, bool(o.result and o.result.replayed))
+                            for o in outcomes])  # fmt: skip
+        except Exception as err:
+            results.append(f"{type(err).__name__}: {err}")
+
+    threads = [threading.Thread(target=send) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert all(isinstance(r, list) for r in results), results
+    first, second = sorted(results, key=lambda r: r[0][1])  # type: ignore[index]
+    assert [replayed for _, replayed in first] == [False] * 10
+    assert [replayed for _, replayed in second] == [True] * 10
+    assert [answer_id for answer_id, _ in first] == [answer_id for answer_id, _ in second]
+    with db.read() as s:
+        assert s.scalar(sa.select(sa.func.count()).select_from(Annotation)) == 10
+        assert s.scalar(sa.select(sa.func.sum(Task.answers_count)).where(Task.project_id == project.id)) == 10
