@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, Request
+from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.orm import Session
 
 from kolam.errors import Forbidden, Unauthenticated
-from kolam.services.auth import resolve_session, resolve_token
+from kolam.services.auth import known_actor, resolve_session, resolve_token
 from kolam.services.context import Actor
 from kolam.settings import Settings
 from kolam.store.blobs import BlobStore
@@ -21,17 +22,21 @@ CSRF_HEADER = "x-kolam-client"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
-def get_db(request: Request) -> Database:
+# The dependencies below do no I/O, or only rarely, so they are coroutines: FastAPI runs a plain function
+# dependency in its thread pool, and each such hop costs about as much as the work of a small request.
+
+
+async def get_db(request: Request) -> Database:
     db: Database = request.app.state.db
     return db
 
 
-def get_settings_dep(request: Request) -> Settings:
+async def get_settings_dep(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
-def get_blobs(request: Request) -> BlobStore:
+async def get_blobs(request: Request) -> BlobStore:
     blobs: BlobStore = request.app.state.blobs
     return blobs
 
@@ -41,34 +46,49 @@ SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 BlobsDep = Annotated[BlobStore, Depends(get_blobs)]
 
 
-def read_session(db: DatabaseDep) -> Iterator[Session]:
-    with db.read() as session:
+async def read_session(db: DatabaseDep) -> AsyncIterator[Session]:
+    """A session for the (sync, thread-pool) endpoint; making it does no I/O, closing it does."""
+    session = db.session(write=False)
+    try:
         yield session
+    finally:
+        await run_in_threadpool(session.close)
 
 
-def write_session(db: DatabaseDep) -> Iterator[Session]:
-    with db.write() as session:
+async def write_session(db: DatabaseDep) -> AsyncIterator[Session]:
+    """A session whose transaction takes the write lock on SQLite; the endpoint commits, closing rolls back."""
+    session = db.session(write=True)
+    try:
         yield session
+    finally:
+        await run_in_threadpool(session.close)
 
 
 ReadSession = Annotated[Session, Depends(read_session)]
 WriteSession = Annotated[Session, Depends(write_session)]
 
 
-def current_actor(request: Request, db: DatabaseDep) -> Actor:
+async def current_actor(request: Request, db: DatabaseDep) -> Actor:
     """Bearer token (scripts) or session cookie (browser); cookie writes need the client header (CSRF)."""
     header = request.headers.get("authorization", "")
-    with db.read() as session:
-        if header.lower().startswith("bearer "):
-            actor = resolve_token(session, header[7:].strip())
-        elif cookie := request.cookies.get(SESSION_COOKIE):
-            if request.method not in SAFE_METHODS and CSRF_HEADER not in request.headers:
-                raise Forbidden(f"browser requests that change data must send the {CSRF_HEADER} header", code="csrf")
-            actor = resolve_session(session, cookie)
-        else:
-            raise Unauthenticated("log in, or send 'Authorization: Bearer <token>'")
+    if header.lower().startswith("bearer "):
+        secret, cookie = header[7:].strip(), False
+    elif value := request.cookies.get(SESSION_COOKIE):
+        if request.method not in SAFE_METHODS and CSRF_HEADER not in request.headers:
+            raise Forbidden(f"browser requests that change data must send the {CSRF_HEADER} header", code="csrf")
+        secret, cookie = value, True
+    else:
+        raise Unauthenticated("log in, or send 'Authorization: Bearer <token>'")
+    actor = known_actor(secret, cookie=cookie)
+    if actor is None:
+        actor = await run_in_threadpool(_resolve, db, secret, cookie)
     client = request.client.host if request.client else None
     return dataclasses.replace(actor, ip=client, user_agent=request.headers.get("user-agent"))
+
+
+def _resolve(db: Database, secret: str, cookie: bool) -> Actor:
+    with db.read() as session:
+        return resolve_session(session, secret) if cookie else resolve_token(session, secret)
 
 
 CurrentActor = Annotated[Actor, Depends(current_actor)]

@@ -59,6 +59,11 @@ def forget_cached_credentials() -> None:
         _cache.clear()
 
 
+def known_actor(secret: str, *, cookie: bool) -> Actor | None:
+    """The actor of a token (or session cookie) resolved in the last ``CACHE_SECONDS``, without the database."""
+    return _cached(("s:" if cookie else "t:") + token_hash(secret))
+
+
 def resolve_token(session: Session, token: str) -> Actor:
     digest = token_hash(token)
     hit = _cached("t:" + digest)
