@@ -259,8 +259,7 @@ def test_db_upgrade_and_current(data_dir: Path):
 
 
 def test_demo_sets_up_and_a_second_run_reuses_the_org(tmp_path: Path, data_dir: Path, monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.delenv("KOLAM_DATA_DIR")  # --data-dir decides (the demo sets the variable; monkeypatch undoes it)
-    demo_dir = tmp_path / "demo"
+    demo_dir = tmp_path / "demo"  # --data-dir wins over KOLAM_DATA_DIR (set to data_dir by the fixture)
 
     first = ok("demo", "--no-serve", "--limit", 50, "--data-dir", demo_dir)
     second = ok("demo", "--no-serve", "--limit", 50, "--data-dir", demo_dir)
@@ -276,6 +275,7 @@ def test_demo_sets_up_and_a_second_run_reuses_the_org(tmp_path: Path, data_dir: 
         ]
     assert [r for r in table(first) if r[0].isdigit()] == [r for r in table(second) if r[0].isdigit()]
     assert (demo_dir / "kolam.db").exists()
+    assert not (data_dir / "kolam.db").exists()
     monkeypatch.setenv("KOLAM_DATA_DIR", str(demo_dir))
     assert [row[1] for row in table(ok("orgs", "list"))] == ["demo"]
 

@@ -18,13 +18,20 @@ from kolam.store.blobs import BlobStore
 
 @friendly
 def demo(
-    data_dir: Annotated[Path, typer.Option(help="Where the demo keeps its database and files.")] = Path("kolam-demo"),
+    data_dir: Annotated[
+        Path | None,
+        typer.Option(help="Where the demo keeps its database and files (default: KOLAM_DATA_DIR, else ./kolam-demo)."),
+    ] = None,
     port: Annotated[int, typer.Option(help="Port to serve on (127.0.0.1 only).")] = 8420,
     serve: Annotated[bool, typer.Option(help="Serve after setting up (--no-serve: set up and exit).")] = True,
     limit: Annotated[int | None, typer.Option(help="Import only this many items per project.")] = None,
 ) -> None:
     """Set up a demo organization with real data (Fashion-MNIST images, real e-mails) and serve it."""
-    os.environ.setdefault("KOLAM_DATA_DIR", str(data_dir))
+    # The server reads its settings from the environment, so the demo's folder goes there too.
+    if data_dir is not None:
+        os.environ["KOLAM_DATA_DIR"] = str(data_dir)
+    else:
+        os.environ.setdefault("KOLAM_DATA_DIR", "kolam-demo")
     get_settings.cache_clear()
     settings = get_settings()
     console.print(f"setting up the demo in {settings.data_dir.resolve()} …")
