@@ -156,3 +156,44 @@ def test_skip_with_reason_and_it_never_comes_back(app_client: TestClient, leased
     again = app_client.post(f"/api/v1/projects/{project.id}/next?count=10", headers=annotator.headers).json()
     assert tasks[0]["task_id"] not in [t["task_id"] for t in again]
     assert len(again) == 4
+
+
+def test_the_annotators_loop_replies_exactly_in_the_documented_shapes(app_client: TestClient, leased):
+    """next, leases, submit, batch and edit serialise without FastAPI's response validation: check them here."""
+    from pydantic import BaseModel
+
+    from kolam.api.schemas.tasks import BatchOut, LeasedTaskOut, SubmitOut
+
+    def conforms(model: type[BaseModel], body: dict) -> None:
+        parsed = model.model_validate(body)
+        assert parsed.model_dump(mode="json") == body  # no field missing, none extra, same encoding
+
+    annotator, project, tasks = leased
+    for task in tasks:
+        conforms(LeasedTaskOut, task)
+    held = app_client.get(f"/api/v1/projects/{project.id}/leases", headers=annotator.headers).json()
+    assert sorted(t["task_id"] for t in held) == sorted(t["task_id"] for t in tasks)
+    for task in held:
+        conforms(LeasedTaskOut, task)
+    single = _submit(app_client, annotator, project.id, tasks[0]["task_id"], {"labels": ["spam"]})
+    assert single.headers["content-type"] == "application/json"
+    conforms(SubmitOut, single.json())
+    batch = app_client.post(
+        f"/api/v1/projects/{project.id}/annotations/batch",
+        headers=annotator.headers,
+        json={
+            "annotations": [
+                {"task_id": tasks[1]["task_id"], "client_id": str(uuid.uuid4()), "value": {"labels": ["ok"]}},
+                {"task_id": tasks[2]["task_id"], "client_id": "bad", "value": {"labels": ["ok"]}},
+            ]
+        },
+    )
+    conforms(BatchOut, batch.json())
+    assert [r["ok"] for r in batch.json()["results"]] == [True, False]
+    edited = app_client.post(
+        f"/api/v1/annotations/{single.json()['annotation']['id']}/versions",
+        headers=annotator.headers,
+        json={"client_id": str(uuid.uuid4()), "value": {"labels": ["ok"]}},
+    )
+    assert edited.status_code == 201
+    conforms(SubmitOut, edited.json())

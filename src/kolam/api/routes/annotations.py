@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 
 from kolam.api.deps import CurrentActor, ReadSession, WriteSession
-from kolam.api.schemas.common import ERRORS
+from kolam.api.schemas.common import ERRORS, FastJson
 from kolam.api.schemas.tasks import (
     AnnotationEditIn,
     AnnotationIn,
@@ -19,6 +19,14 @@ from kolam.services import submissions
 from kolam.services.submissions import Submission
 
 router = APIRouter(tags=["annotations"], responses=ERRORS)
+_submitted = FastJson[SubmitOut](SubmitOut)
+_batch = FastJson[BatchOut](BatchOut)
+
+
+def _answer(result: submissions.SubmitResult) -> SubmitOut:
+    """The reply, built without validation: every field comes from a row just read or written."""
+    fields = {name: getattr(result.annotation, name) for name in AnnotationOut.model_fields}
+    return SubmitOut.model_construct(annotation=AnnotationOut.model_construct(**fields), replayed=result.replayed)
 
 
 def _submission(body: AnnotationIn) -> Submission:
@@ -34,19 +42,19 @@ def _submission(body: AnnotationIn) -> Submission:
 
 
 @router.post("/projects/{project_id}/annotations", response_model=SubmitOut, status_code=201)
-def submit(project_id: int, body: AnnotationIn, session: WriteSession, actor: CurrentActor) -> SubmitOut:
+def submit(project_id: int, body: AnnotationIn, session: WriteSession, actor: CurrentActor) -> Response:
     """Store an answer. Retrying with the same `client_id` returns the first result (`replayed: true`)."""
     result = submissions.submit(session, actor, project_id, _submission(body))
-    return SubmitOut(annotation=AnnotationOut.model_validate(result.annotation), replayed=result.replayed)
+    return _submitted.response(_answer(result), status_code=201)
 
 
 @router.post("/projects/{project_id}/annotations/batch", response_model=BatchOut)
-def submit_batch(project_id: int, body: BatchIn, session: WriteSession, actor: CurrentActor) -> BatchOut:
+def submit_batch(project_id: int, body: BatchIn, session: WriteSession, actor: CurrentActor) -> Response:
     """Several answers at once (an offline outbox syncing); each succeeds or fails on its own."""
     outcomes = submissions.submit_many(session, actor, project_id, [_submission(a) for a in body.annotations])
-    return BatchOut(
+    reply = BatchOut.model_construct(
         results=[
-            BatchResultOut(
+            BatchResultOut.model_construct(
                 client_id=o.client_id,
                 ok=o.error is None,
                 annotation_id=o.result.annotation.id if o.result else None,
@@ -56,15 +64,16 @@ def submit_batch(project_id: int, body: BatchIn, session: WriteSession, actor: C
             for o in outcomes
         ]
     )
+    return _batch.response(reply)
 
 
 @router.post("/annotations/{annotation_id}/versions", response_model=SubmitOut, status_code=201)
-def edit(annotation_id: int, body: AnnotationEditIn, session: WriteSession, actor: CurrentActor) -> SubmitOut:
+def edit(annotation_id: int, body: AnnotationEditIn, session: WriteSession, actor: CurrentActor) -> Response:
     """Replace your answer with a new version; the old one stays in its history."""
     result = submissions.edit_answer(
         session, actor, annotation_id, client_id=body.client_id, value=body.value, time_spent_ms=body.time_spent_ms
     )
-    return SubmitOut(annotation=AnnotationOut.model_validate(result.annotation), replayed=result.replayed)
+    return _submitted.response(_answer(result), status_code=201)
 
 
 @router.get("/annotations/{annotation_id}/history", response_model=list[AnnotationOut])

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 
 from kolam.api.deps import CurrentActor, SettingsDep, WriteSession
-from kolam.api.schemas.common import ERRORS
+from kolam.api.schemas.common import ERRORS, FastJson
 from kolam.api.schemas.tasks import LeasedTaskOut, LeaseOut, SkipIn
 from kolam.services import assignment
+from kolam.services.assignment import LeasedTask
 
 router = APIRouter(tags=["tasks"], responses=ERRORS)
+_leased = FastJson[list[LeasedTask]](list[LeasedTask])
 
 
 @router.post("/projects/{project_id}/next", response_model=list[LeasedTaskOut])
@@ -21,7 +23,7 @@ def next_tasks(
     actor: CurrentActor,
     settings: SettingsDep,
     count: Annotated[int, Query(ge=1, description="How many tasks to lease at once (browser prefetch).")] = 1,
-) -> list[LeasedTaskOut]:
+) -> Response:
     """Lease up to `count` tasks; an empty list means there is no work for you now."""
     leased = assignment.lease_tasks(
         session,
@@ -31,13 +33,13 @@ def next_tasks(
         max_batch=settings.max_batch,
         default_lease_seconds=settings.lease_seconds,
     )
-    return [LeasedTaskOut(**vars(t)) for t in leased]
+    return _leased.response(leased)
 
 
 @router.get("/projects/{project_id}/leases", response_model=list[LeasedTaskOut])
-def my_leases(project_id: int, session: WriteSession, actor: CurrentActor) -> list[LeasedTaskOut]:
+def my_leases(project_id: int, session: WriteSession, actor: CurrentActor) -> Response:
     """The tasks you hold now, so a reloaded page resumes them."""
-    return [LeasedTaskOut(**vars(t)) for t in assignment.my_active_leases(session, actor, project_id)]
+    return _leased.response(assignment.my_active_leases(session, actor, project_id))
 
 
 @router.post("/tasks/{task_id}/renew", response_model=LeaseOut)
