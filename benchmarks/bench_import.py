@@ -3,6 +3,11 @@
 Target (foundation issue): ≥ 100,000 items/s into SQLite at 1,000,000 items.
 
     python benchmarks/bench_import.py --tasks 1000000 [--db-url pg] [--keep out/work/sqlite-1m] [--no-cli]
+    python benchmarks/bench_import.py --tasks 200000 --work out/import-work --pg-prefix kolam_bench_iw --profile
+
+``--work DIR`` keeps the sources, fixtures and records in a folder of one's own (default ``out/work``, records
+in ``out/``); ``--pg-prefix`` names the PostgreSQL databases so that runs side by side do not drop each
+other's; ``--profile`` writes a cProfile of the service run (``import-<db>-<N>.prof``) and prints its top.
 
 The service run imports into a fresh fixture (data dir + database with an organization and annotators); with
 ``--keep DIR`` that fixture stays for bench_annotate/bench_list/bench_export (project name ``main``).
@@ -12,7 +17,9 @@ The CLI run is a fresh data dir of its own, `kolam import` as a child process: w
 from __future__ import annotations
 
 import argparse
+import cProfile
 import os
+import pstats
 import re
 import shutil
 import subprocess
@@ -22,11 +29,11 @@ from pathlib import Path
 import common
 
 
-def cli_import(tasks: int, db_url: str | None, annotators: int) -> dict[str, object]:
+def cli_import(tasks: int, db_url: str | None, annotators: int, pg_prefix: str) -> dict[str, object]:
     """`kolam import items.jsonl --org bench --project P` in a fresh data dir, as its own process."""
     data_dir = common.WORK / f"import-cli-{tasks}"
     if db_url:
-        db_url = common.reset_pg("kolam_bench_cli")
+        db_url = common.reset_pg(f"{pg_prefix}_cli")
     fixture = common.new_fixture(data_dir, db_url, annotators)
     pid = common.create_project(fixture, "cli")
     source = common.jsonl_source(tasks)
@@ -82,9 +89,14 @@ def main() -> None:
         help="PostgreSQL only: write the kept fixture's project in SQL (not measured), no import",
     )
     ap.add_argument("--tag", default="", help="free text stored with the results")
+    ap.add_argument("--work", default=None, help="folder for sources, fixtures and records (default out/work)")
+    ap.add_argument("--pg-prefix", default="kolam_bench", help="prefix of the PostgreSQL databases made")
+    ap.add_argument("--profile", action="store_true", help="cProfile the service run; .prof in the work folder")
     a = ap.parse_args()
+    if a.work:
+        common.WORK = common.OUT = Path(a.work).resolve()
     # a kept fixture gets a database of its own (kolam_bench_<folder>), so a small run never wipes a full one
-    pg_name = "kolam_bench_" + re.sub(r"\W", "_", Path(a.keep).name) if a.keep else "kolam_bench_tmp"
+    pg_name = f"{a.pg_prefix}_" + (re.sub(r"\W", "_", Path(a.keep).name) if a.keep else "tmp")
     db_url = common.reset_pg(pg_name) if a.db_url == "pg" else a.db_url
     db_name = "postgresql" if db_url else "sqlite"
     source = common.jsonl_source(a.tasks)
@@ -101,7 +113,15 @@ def main() -> None:
         data_dir = Path(a.keep) if a.keep else common.WORK / f"import-service-{a.tasks}"
         fixture = common.new_fixture(data_dir, db_url, a.annotators)
         common.say(f"service import of {a.tasks:,} items into {db_name} …")
+        profiler = cProfile.Profile() if a.profile else None
+        if profiler is not None:
+            profiler.enable()
         result = common.add_project(fixture, "main", a.tasks)
+        if profiler is not None:
+            profiler.disable()
+            prof = common.WORK / f"import-{db_name}-{a.tasks}.prof"
+            profiler.dump_stats(prof)
+            pstats.Stats(str(prof)).sort_stats("tottime").print_stats(25)
         common.record(
             "import",
             {
@@ -120,7 +140,8 @@ def main() -> None:
     if not a.no_cli:
         common.say(f"`kolam import` of {a.tasks:,} items into {db_name} …")
         common.record(
-            "import", {**cli_import(a.tasks, db_url, a.annotators), "tag": a.tag, "target_items_per_s": 100_000}
+            "import",
+            {**cli_import(a.tasks, db_url, a.annotators, a.pg_prefix), "tag": a.tag, "target_items_per_s": 100_000},
         )
 
 

@@ -11,14 +11,17 @@ from kolam.formats.records import FormatError, SourceRecord
 
 
 def read_jsonl(stream: BinaryIO, name: str) -> Iterator[SourceRecord]:
+    loads, record = orjson.loads, SourceRecord
+    prefix = f"{name} line "
     for number, line in enumerate(stream, start=1):
-        if not line.strip():
-            continue
-        location = f"{name} line {number}"
         try:
-            value = orjson.loads(line)
+            value = loads(line)
         except orjson.JSONDecodeError as err:
-            raise FormatError(f"not valid JSON ({err})", location=location) from None
-        if not isinstance(value, dict):
-            raise FormatError(f"each line must be a JSON object, got {type(value).__name__}", location=location)
-        yield SourceRecord(value, location)
+            if not line.strip():  # blank lines are allowed (orjson refuses them), so only look when it fails
+                continue
+            raise FormatError(f"not valid JSON ({err})", location=f"{prefix}{number}") from None
+        if type(value) is not dict:
+            raise FormatError(
+                f"each line must be a JSON object, got {type(value).__name__}", location=f"{prefix}{number}"
+            )
+        yield record(value, f"{prefix}{number}")

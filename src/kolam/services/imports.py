@@ -11,9 +11,9 @@ import gzip
 import time
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from concurrent.futures import Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
-from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -24,15 +24,17 @@ from kolam.formats import FormatError, SourceRecord, detect_format, open_source,
 from kolam.formats.folder import read_folder
 from kolam.services import audit
 from kolam.services.context import Actor
-from kolam.services.item_records import RecordContext, item_fields
+from kolam.services.item_records import ItemRows, RecordContext
 from kolam.services.projects import get_project
 from kolam.store import bulk
 from kolam.store.blobs import BlobStore
+from kolam.store.bulk import ItemRow
 from kolam.store.db import Database
 from kolam.store.tables import ImportRun
 from kolam.store.types import utcnow
 
-CHUNK = 5000
+CHUNK = 20_000  # records a transaction: on SQLite 0.1 s (empty project) to 0.3 s (1M items) of the write lock
+CHUNK_TEXT_CHARS = 32 * 2**20  # and at most about this much text, so long texts do not make big chunks
 MAX_DUPLICATE_EXAMPLES = 100
 STALE_AFTER = timedelta(minutes=10)
 
@@ -55,12 +57,6 @@ class ImportReport:
             "duplicate_examples": self.duplicate_examples,
             "seconds": self.seconds,
         }
-
-
-def _chunks(records: Iterable[SourceRecord], size: int) -> Iterator[list[SourceRecord]]:
-    iterator = iter(records)
-    while chunk := list(islice(iterator, size)):
-        yield chunk
 
 
 def import_records(
@@ -98,12 +94,9 @@ def import_records(
         session.commit()
         report = ImportReport(import_id=run.id)
         ctx = RecordContext(project.kind, project.org_id, blobs, allowed_roots, max_item_bytes)
-        project_info = (project.id, project.org_id, project.overlap)
+    staging = bulk.Staging(run.id, project.org_id, project.id, project.overlap, now)
     try:
-        for chunk in _chunks(records, CHUNK):
-            _write_chunk(db, run.id, project_info, chunk, ctx, report)
-            if progress is not None:
-                progress(len(chunk))
+        _stage_all(db, staging, records, ItemRows(ctx), report, progress)
         with db.write() as session:
             bulk.publish_import(session, run.id)
             _finish(session, run.id, "done", report, started)
@@ -114,7 +107,7 @@ def import_records(
                 "import",
                 run.id,
                 {"project_id": project_id, "created": report.created, "duplicates": report.duplicates},
-                org_id=project_info[1],
+                org_id=staging.org_id,
             )
             session.commit()
     except BaseException as err:
@@ -126,42 +119,115 @@ def import_records(
     return report
 
 
-def _write_chunk(
+@dataclass
+class _Chunk:
+    """Rows read and checked, waiting to be staged; duplicates among them are already taken out."""
+
+    rows: list[ItemRow] = field(default_factory=list)
+    priorities: list[int] = field(default_factory=list)
+    locations: list[str] = field(default_factory=list)
+    duplicates: list[tuple[str, str]] = field(default_factory=list)
+    first_seen: dict[str, int] = field(default_factory=dict)
+    records: int = 0
+    text_chars: int = 0
+
+    def add(self, row: ItemRow, priority: int, location: str) -> None:
+        position = self.first_seen.setdefault(row[1], len(self.rows))
+        if position < len(self.rows):
+            self.duplicates.append((location, self.locations[position]))
+        else:
+            self.rows.append(row)
+            self.priorities.append(priority)
+            self.locations.append(location)
+            if row[3] is not None:
+                self.text_chars += len(row[3])
+        self.records += 1
+
+    def full(self) -> bool:
+        return self.records >= CHUNK or self.text_chars >= CHUNK_TEXT_CHARS
+
+
+def _stage_all(
     db: Database,
-    import_id: int,
-    project_info: tuple[int, int, int],
-    chunk: list[SourceRecord],
-    ctx: RecordContext,
+    staging: bulk.Staging,
+    records: Iterable[SourceRecord],
+    build: ItemRows,
     report: ImportReport,
+    progress: Callable[[int], None] | None,
 ) -> None:
-    project_id, org_id, overlap = project_info
+    """Read, check and stage every record, a chunk per short transaction; duplicates in a chunk never reach
+    the database (the first one seen stays), those of earlier chunks and imports are left out by it."""
+    with _Writer(db, staging, report, progress) as writer:
+        chunk = _Chunk()
+        for record in records:
+            row, priority = build.row(record, len(chunk.rows))
+            chunk.add(row, priority, record.location)
+            if chunk.full():
+                writer.send(chunk)
+                chunk = _Chunk()
+        writer.send(chunk)
+        writer.wait()
+
+
+class _Writer:
+    """Stages chunks in a thread of its own, one at a time, while the next chunk is read and checked.
+
+    Both drivers let go of the GIL while the database works, so reading and writing share the two halves of
+    the work. At most one chunk is in flight; after a failure, leaving waits for it, so that the import is
+    discarded only once nothing more of it can arrive.
+    """
+
+    def __init__(
+        self, db: Database, staging: bulk.Staging, report: ImportReport, progress: Callable[[int], None] | None
+    ) -> None:
+        self.db, self.staging, self.report, self.progress = db, staging, report, progress
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kolam-import")
+        self._in_flight: tuple[_Chunk, Future[dict[int, int | None]]] | None = None
+
+    def __enter__(self) -> _Writer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._in_flight is not None:
+            wait([self._in_flight[1]])
+        self._pool.shutdown()
+
+    def send(self, chunk: _Chunk) -> None:
+        self.wait()
+        self.report.records += chunk.records
+        future = self._pool.submit(_stage_chunk, self.db, self.staging, chunk.rows, chunk.priorities)
+        self._in_flight = (chunk, future)
+
+    def wait(self) -> None:
+        """Take in the chunk in flight: count what it created, report its duplicates (in file order), and
+        tell ``progress`` about its records once they are staged."""
+        if self._in_flight is None:
+            return
+        chunk, future = self._in_flight
+        left_out = future.result()
+        self._in_flight = None
+        for location, same_as in chunk.duplicates:
+            _note_duplicate(self.report, location, same_as)
+        for position in sorted(left_out):
+            item_id = left_out[position]
+            same_as = f"item {item_id}" if item_id is not None else "an item imported at the same time"
+            _note_duplicate(self.report, chunk.locations[position], same_as)
+        self.report.created += len(chunk.rows) - len(left_out)
+        if self.progress is not None and chunk.records:
+            self.progress(chunk.records)
+
+
+def _stage_chunk(
+    db: Database, staging: bulk.Staging, rows: list[ItemRow], priorities: list[int]
+) -> dict[int, int | None]:
+    if not rows:
+        return {}
     now = utcnow()
-    rows: list[dict[str, Any]] = []
-    priorities: dict[str, int] = {}
-    locations: dict[str, str] = {}
-    for record in chunk:
-        fields = item_fields(record, ctx)
-        digest = fields["content_hash"]
-        if digest in priorities:
-            _note_duplicate(report, record.location, locations[digest])
-            continue
-        priorities[digest] = fields.pop("priority")
-        locations[digest] = record.location
-        rows.append({**fields, "org_id": org_id, "project_id": project_id, "import_id": import_id})
-    report.records += len(chunk)
     with db.write() as session:
-        existing = bulk.existing_items(session, project_id, list(priorities))
-        for digest, item_id in existing.items():
-            _note_duplicate(report, locations[digest], f"item {item_id}")
-        fresh = [row for row in rows if row["content_hash"] not in existing]
-        created = bulk.insert_items(session, fresh, now)
-        for row in fresh:
-            if row["content_hash"] not in created:  # PostgreSQL: another import stored it meanwhile
-                _note_duplicate(report, locations[row["content_hash"]], "an item imported at the same time")
-        bulk.insert_tasks(session, project_id, [(i, priorities[h]) for h, i in created.items()], overlap, now)
-        session.execute(sa.update(ImportRun).where(ImportRun.id == import_id).values(heartbeat_at=now))
+        left_out = bulk.stage_items(session, replace(staging, now=now), rows, priorities)
+        session.execute(sa.update(ImportRun).where(ImportRun.id == staging.import_id).values(heartbeat_at=now))
         session.commit()
-    report.created += len(created)
+    return left_out
 
 
 def _note_duplicate(report: ImportReport, location: str, same_as: str) -> None:

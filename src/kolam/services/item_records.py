@@ -3,16 +3,19 @@ what a path, a URL or an uploaded file means. Errors name the record's location 
 
 from __future__ import annotations
 
-import hashlib
 import mimetypes
 from collections.abc import Sequence
 from dataclasses import dataclass
+from hashlib import sha256
 from pathlib import Path
 from typing import Any
+
+import orjson
 
 from kolam.errors import Invalid, TooLarge
 from kolam.formats import SourceRecord
 from kolam.store.blobs import BlobStore, TooBig
+from kolam.store.bulk import ITEM_ROW, ItemRow
 
 CONTENT_FIELD = {"image_classes": "image", "image_boxes": "image", "transcription": "audio", "text_classes": "text"}
 MEDIA = {"image_classes": "image", "image_boxes": "image", "transcription": "audio", "text_classes": "text"}
@@ -102,7 +105,7 @@ def _content(record: SourceRecord, ctx: RecordContext) -> dict[str, Any]:
         return _text_item(record, value, field)
     ref = _text_of(record, value, field).strip()
     if ref.startswith(URL_SCHEMES):
-        digest = hashlib.sha256(b"url:" + ref.encode()).hexdigest()
+        digest = sha256(b"url:" + ref.encode()).hexdigest()
         return {"media": media, "content_hash": digest, "url": ref, "mime_type": mimetypes.guess_type(ref)[0]}
     return {"media": media, **_store_file(record, _check_path(record, ref, ctx, field), ctx, field)}
 
@@ -112,7 +115,7 @@ def _text_item(record: SourceRecord, value: Any, field: str) -> dict[str, Any]:
     return {
         "media": "text",
         "text": text,
-        "content_hash": hashlib.sha256(text.encode()).hexdigest(),
+        "content_hash": sha256(text.encode()).hexdigest(),
         "size_bytes": len(text.encode()),
     }
 
@@ -127,16 +130,17 @@ def _has_nul(value: Any) -> bool:
     return False
 
 
-def item_fields(record: SourceRecord, ctx: RecordContext) -> dict[str, Any]:
-    """The item columns for one record (without ids and timestamps), and its task priority."""
-    fields = record.fields
-    row = _content(record, ctx)
-    external = fields.get("id")
-    if external is not None and (not isinstance(external, str | int) or isinstance(external, bool)):
+def _external_id(record: SourceRecord, external: Any) -> str | None:
+    if external is None:
+        return None
+    if not isinstance(external, str | int) or isinstance(external, bool):
         raise _fail(record, f"'id' must be a string or number, got {type(external).__name__}", "id")
-    if external is not None and (len(str(external)) > MAX_EXTERNAL_ID or "\x00" in str(external)):
+    if len(str(external)) > MAX_EXTERNAL_ID or "\x00" in str(external):
         raise _fail(record, f"'id' must be at most {MAX_EXTERNAL_ID} characters, without NUL", "id")
-    priority = fields.get("priority", 0)
+    return str(external)
+
+
+def _priority(record: SourceRecord, priority: Any) -> int:
     if isinstance(priority, str) and priority.strip().lstrip("-").isdigit():
         priority = int(priority)
     if priority in ("", None):
@@ -145,14 +149,89 @@ def item_fields(record: SourceRecord, ctx: RecordContext) -> dict[str, Any]:
         raise _fail(record, f"'priority' must be a whole number, got {priority!r}", "priority")
     if not PRIORITY_RANGE[0] <= priority <= PRIORITY_RANGE[1]:
         raise _fail(record, f"'priority' must be between {PRIORITY_RANGE[0]} and {PRIORITY_RANGE[1]}", "priority")
-    meta = fields.get("meta", {})
-    if not isinstance(meta, dict):
+    return priority
+
+
+def _meta_json(record: SourceRecord, meta: Any, file_name: str | None) -> str:
+    """The record's meta (its own object plus any fields Kolam does not know) as JSON text."""
+    fields = record.fields
+    if type(meta) is not dict:
         raise _fail(record, f"'meta' must be an object, got {type(meta).__name__}", "meta")
-    meta = {**meta, **{k: v for k, v in fields.items() if k not in RESERVED}}
-    if _has_nul(meta):  # PostgreSQL's JSONB refuses NUL; refuse it on every database alike
+    if not RESERVED.issuperset(fields):
+        meta = {**meta, **{k: v for k, v in fields.items() if k not in RESERVED}}
+    if file_name and "file_name" not in meta:
+        meta = {**meta, "file_name": fields.get("file", file_name)}
+    try:
+        text = orjson.dumps(meta)
+    except orjson.JSONEncodeError as err:
+        raise _fail(record, f"'meta' cannot be stored as JSON ({err})", "meta") from None
+    # orjson writes NUL as \u0000; the escape can also be literal text, so look closer before refusing
+    if b"\\u0000" in text and _has_nul(meta):  # PostgreSQL's JSONB refuses NUL; refuse it on every database
         raise _fail(record, "'meta' contains a NUL character (\\u0000)", "meta")
-    source_name = row.pop("source_name", None)
-    if source_name:
-        meta.setdefault("file_name", fields.get("file", source_name))
-    row.update(external_id=None if external is None else str(external), meta=meta, priority=priority)
-    return row
+    return text.decode()
+
+
+_EMPTY: dict[str, Any] = {}
+MAX_MIME_SUFFIXES = 1000
+
+
+class ItemRows:
+    """Turns records into rows for ``bulk.stage_items``: validated, hashed, meta as JSON text.
+
+    Text and URL records (nearly every large import) take a straight path with no intermediate dict; files,
+    paths and anything doubtful go through ``_content``, which also words the errors.
+    """
+
+    def __init__(self, ctx: RecordContext) -> None:
+        self.ctx = ctx
+        self.field = CONTENT_FIELD[ctx.project_kind]
+        self.media = MEDIA[ctx.project_kind]
+        self._mimes: dict[str, str | None] = {}
+        self._compound = {suffix.lower() for suffix in (*mimetypes.suffix_map, *mimetypes.encodings_map)}
+
+    def row(self, record: SourceRecord, position: int) -> tuple[ItemRow, int]:
+        """The item row for one record (``position`` first, see ``bulk.ITEM_ROW``) and its task priority."""
+        fields = record.fields
+        value = fields.get(self.field) if record.file_path is None else None
+        file_name = None
+        if type(value) is str and value and len(value) <= MAX_TEXT and "\x00" not in value and not value.isspace():
+            if self.media == "text":
+                data = value.encode()
+                content: tuple[Any, ...] = (sha256(data).hexdigest(), "text", value, None, None, None, len(data))
+            elif (ref := value.strip()).startswith(URL_SCHEMES):
+                digest = sha256(b"url:" + ref.encode()).hexdigest()
+                content = (digest, self.media, None, None, self._mime(ref), ref, None)
+            else:
+                content, file_name = self._slow_content(record)
+        else:
+            content, file_name = self._slow_content(record)
+        external = fields.get("id")
+        if type(external) is not str or len(external) > MAX_EXTERNAL_ID or "\x00" in external:
+            external = _external_id(record, external)
+        priority = fields.get("priority", 0)
+        if type(priority) is not int or not PRIORITY_RANGE[0] <= priority <= PRIORITY_RANGE[1]:
+            priority = _priority(record, priority)
+        meta = fields.get("meta", _EMPTY)
+        if meta is _EMPTY and file_name is None and RESERVED.issuperset(fields):
+            meta_json = "{}"
+        else:
+            meta_json = _meta_json(record, meta, file_name)
+        return (position, *content, external, meta_json), priority
+
+    def _slow_content(self, record: SourceRecord) -> tuple[tuple[Any, ...], str | None]:
+        row = _content(record, self.ctx)
+        content = tuple(row.get(column) for column in ITEM_ROW[1:8])
+        return content, row.get("source_name")
+
+    def _mime(self, url: str) -> str | None:
+        """``mimetypes.guess_type(url)``, remembered by suffix (it parses the URL on every call)."""
+        name = url[url.rfind("/") + 1 :].lstrip(".")
+        dot = name.rfind(".")
+        suffix = name[dot:] if dot > 0 else ""
+        if suffix in self._mimes:
+            return self._mimes[suffix]
+        mime = mimetypes.guess_type(url)[0]
+        # .tar.gz and the like depend on the suffix before; a query string makes suffixes endless
+        if suffix.lower() not in self._compound and len(self._mimes) < MAX_MIME_SUFFIXES:
+            self._mimes[suffix] = mime
+        return mime
