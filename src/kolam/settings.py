@@ -36,7 +36,9 @@ class Settings(BaseSettings):
     lease_seconds: int = Field(default=600, ge=10, description="How long a leased task stays reserved.")
     max_batch: int = Field(default=100, ge=1, description="Most tasks one `next` call may lease.")
     max_upload_bytes: int = Field(
-        default=512 * 1024 * 1024, ge=1, description="Largest upload (import file or item blob) accepted."
+        default=512 * 1024 * 1024,
+        ge=1,
+        description="Largest upload (import file or item blob) accepted; a .gz upload may not decompress to more.",
     )
     max_item_bytes: int = Field(
         default=64 * 1024 * 1024, ge=1, description="Largest single item file accepted by an import."

@@ -268,3 +268,36 @@ def test_reading_an_import_needs_import_rights(
 
     error_of(app_client.get(f"/api/v1/imports/{done['id']}", headers=annotator.headers), 403, "forbidden")
     error_of(app_client.get(f"/api/v1/imports/{done['id']}"), 401, "unauthenticated")
+
+
+@pytest.mark.parametrize("name", ["bomb.jsonl.gz", "bomb.csv.gz"])
+def test_a_gzip_that_unpacks_past_the_upload_limit_is_413_and_keeps_nothing(
+    app_client: TestClient, manager: Person, project: Project, db: Database, name: str
+):
+    header = b"text\n" if name.endswith(".csv.gz") else b""
+    line = b'{"text": "padding"}\n' if name.endswith(".jsonl.gz") else b"padding\n"
+    body = gzip.compress(header + line * (LIMIT // len(line) + 1000))
+    assert len(body) < LIMIT // 50  # small on the wire
+
+    response = upload(app_client, manager, project.id, name, body)
+
+    assert response.status_code == 413, response.text
+    error = response.json()["error"]
+    assert error["message"] == f"{name}: decompresses to more than the upload limit of {LIMIT} bytes"
+    assert error["field"] == "body"
+    with db.read() as session:
+        assert session.scalar(sa.select(sa.func.count()).select_from(Item)) == 0
+        run = session.scalars(sa.select(ImportRun)).one()
+        assert (run.status, run.items_created) == ("failed", 0)
+        assert run.report["error"]["code"] == "too_large"
+
+
+def test_a_gzip_just_under_the_upload_limit_imports(app_client: TestClient, manager: Person, project: Project):
+    lines = [json.dumps({"text": f"line {i}"}).encode() + b"\n" for i in range(50_000)]
+    body = b"".join(lines)
+    assert len(body) < LIMIT
+
+    response = upload(app_client, manager, project.id, "ok.jsonl.gz", gzip.compress(body))
+
+    assert response.status_code == 201, response.text
+    assert response.json()["items_created"] == 50_000

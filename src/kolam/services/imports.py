@@ -8,6 +8,7 @@ so a failed import leaves no items behind.
 from __future__ import annotations
 
 import gzip
+import io
 import time
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -15,11 +16,11 @@ from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import sqlalchemy as sa
 
-from kolam.errors import Invalid, KolamError, NotFound
+from kolam.errors import Invalid, KolamError, NotFound, TooLarge
 from kolam.formats import FormatError, SourceRecord, detect_format, open_source, reader_for
 from kolam.formats.folder import read_folder
 from kolam.services import audit
@@ -282,11 +283,13 @@ def import_path(
     org_id: int | None = None,
     progress: Callable[[int], None] | None = None,
     source_name: str | None = None,
+    max_expanded_bytes: int | None = None,
 ) -> ImportReport:
     """Import a file (JSON, JSONL, CSV, optionally .gz) or a folder of media files.
 
     Paths inside records, and a folder's files, may only come from ``allowed_roots`` (a folder import adds
-    itself); the format comes from the name.
+    itself); the format comes from the name. ``max_expanded_bytes`` caps what a ``.gz`` file decompresses to,
+    so that a small upload cannot unpack into more than the upload limit would have let in uncompressed.
     """
     try:
         fmt = detect_format(path)
@@ -296,7 +299,10 @@ def import_path(
                 blobs=blobs, allowed_roots=[path.resolve(), *allowed_roots], max_item_bytes=max_item_bytes,
                 org_id=org_id, progress=progress,
             )  # fmt: skip
-        with open_source(path) as stream:
+        with open_source(path) as opened:
+            stream = opened
+            if max_expanded_bytes is not None and path.suffix.lower() == ".gz":
+                stream = _capped(opened, max_expanded_bytes, source_name or path.name)
             records = _gzip_errors(reader_for(fmt)(stream, source_name or path.name), path, source_name)
             return import_records(
                 db, actor, project_id, records,
@@ -305,6 +311,30 @@ def import_path(
             )  # fmt: skip
     except FormatError as err:
         raise Invalid(str(err), field=err.field) from None
+
+
+class _Capped(io.RawIOBase):
+    """A readable stream that refuses to give more than ``limit`` bytes of what it wraps."""
+
+    def __init__(self, inner: BinaryIO, limit: int, name: str) -> None:
+        self.inner, self.limit, self.name, self.seen = inner, limit, name, 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        view = memoryview(buffer).cast("B")
+        count = self.inner.readinto(view)  # type: ignore[attr-defined]
+        self.seen += count
+        if self.seen > self.limit:
+            raise TooLarge(
+                f"{self.name}: decompresses to more than the upload limit of {self.limit} bytes", field="body"
+            )
+        return int(count)
+
+
+def _capped(inner: BinaryIO, limit: int, name: str) -> BinaryIO:
+    return io.BufferedReader(_Capped(inner, limit, name), buffer_size=1 << 16)
 
 
 def _gzip_errors(records: Iterator[SourceRecord], path: Path, name: str | None) -> Iterator[SourceRecord]:

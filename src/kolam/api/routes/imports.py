@@ -59,6 +59,7 @@ async def upload(
         report = await run_in_threadpool(
             imports.import_path, db, actor, project_id, path, blobs=blobs, allowed_roots=settings.import_roots,
             max_item_bytes=settings.max_item_bytes, source_name=path.name,
+            max_expanded_bytes=settings.max_upload_bytes,
         )  # fmt: skip
     return ImportOut.model_validate(imports.get_import(db, actor, report.import_id))
 
