@@ -388,7 +388,13 @@ BAD_INPUT = [
     ("csv-too-many-cells", "a.csv row 3", "id,text\n1,fine\n2,bad,extra\n", "3 cells, but the header has 2", None),
     ("csv-too-few-cells", "a.csv row 3", "id,text,priority\n1,fine,1\n2,bad\n", "2 cells, but the header has 3", None),
     ("csv-after-multiline-cell", "a.csv row 3", 'id,text\n1,"two\nlines"\n2,bad,extra\n', "3 cells", None),
-    ("csv-missing-column", "a.csv row 2", "id,txt\n1,hello\n", "missing field 'text' (a text_classes", "text"),
+    (
+        "csv-missing-column",
+        "a.csv row 2",
+        "id,txt\n1,hello\n",
+        "missing field 'text' (a project of kind text_classes",
+        "text",
+    ),
     ("csv-meta-not-json", "a.csv row 2", "text,meta\nfine,{oops\n", "column 'meta' is not valid JSON", "meta"),
     ("csv-header-twice", "a.csv row 1", "text,text\na,b\n", "column 'text' appears twice", None),
     ("csv-empty-file", "a.csv", "", "a header row is needed", None),
@@ -459,7 +465,7 @@ def test_an_unknown_file_type_is_refused_before_anything_starts(
     ("extra", "words", "field"),
     [
         ("notes.pdf", "unsupported file type '.pdf'", None),
-        ("readme.txt", "a image_classes project takes image files, this is text", "file"),
+        ("readme.txt", "a project of kind image_classes takes image files, this is text", "file"),
     ],
     ids=["unsupported-type", "wrong-media"],
 )

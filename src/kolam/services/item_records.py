@@ -87,7 +87,7 @@ def _content(record: SourceRecord, ctx: RecordContext) -> dict[str, Any]:
     if record.file_path is not None:
         kind = record.fields.get("kind")
         if kind != media:
-            raise _fail(record, f"a {ctx.project_kind} project takes {media} files, this is {kind}", "file")
+            raise _fail(record, f"a project of kind {ctx.project_kind} takes {media} files, this is {kind}", "file")
         if media == "text":
             try:
                 text = record.file_path.read_text(encoding="utf-8")
@@ -98,7 +98,9 @@ def _content(record: SourceRecord, ctx: RecordContext) -> dict[str, Any]:
     if field not in record.fields:
         given = ", ".join(sorted(record.fields)) or "none"
         raise _fail(
-            record, f"missing field '{field}' (a {ctx.project_kind} project needs it; fields given: {given})", field
+            record,
+            f"missing field '{field}' (a project of kind {ctx.project_kind} needs it; fields given: {given})",
+            field,
         )
     value = record.fields[field]
     if media == "text":
