@@ -53,7 +53,7 @@ class TextClassesAnswer(ClassesAnswer):
 class Box(BaseModel):
     """A box in original-image pixels, whatever size the annotator saw it at."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
     x: float = Field(ge=0)
     y: float = Field(ge=0)
     w: float = Field(gt=0)
@@ -66,7 +66,7 @@ class BoxesAnswer(_Answer):
 
 
 class Segment(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
     start: float = Field(ge=0)
     end: float = Field(gt=0)
     text: str
@@ -116,7 +116,7 @@ def _check_classes(answer: ClassesAnswer, schema: ImageClassesSchema | TextClass
 def validate_answer(schema: LabelSchemaDef, value: Any, *, text_length: int | None = None) -> dict[str, Any]:
     """Check ``value`` against ``schema``; return its canonical form (what is stored)."""
     if not isinstance(value, dict):
-        raise Invalid(f"invalid answer: value must be an object, got {type(value).__name__}", field="value")
+        raise Invalid(f"invalid answer: value: must be an object, got {type(value).__name__}", field="value")
     parsed: _Answer
     if isinstance(schema, ImageClassesSchema):
         parsed = _parse(ClassesAnswer, value)

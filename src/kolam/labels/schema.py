@@ -14,8 +14,8 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError,
 from kolam.errors import Invalid
 
 PROJECT_KINDS = ("image_classes", "image_boxes", "transcription", "text_classes")
-HOTKEY = re.compile(r"^[0-9a-z]$")
-LANGUAGE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
+HOTKEY = re.compile(r"[0-9a-z]")  # used with fullmatch: "$" would also let a trailing newline through
+LANGUAGE = re.compile(r"[a-z]{2,3}(-[A-Za-z0-9]{2,8})*")
 
 
 class LabelDef(BaseModel):
@@ -38,7 +38,7 @@ class LabelDef(BaseModel):
     @field_validator("hotkey")
     @classmethod
     def _hotkey(cls, value: str | None) -> str | None:
-        if value is not None and not HOTKEY.match(value):
+        if value is not None and not HOTKEY.fullmatch(value):
             raise ValueError("hotkey must be one digit or lower-case letter")
         return value
 
@@ -127,8 +127,8 @@ class TranscriptionSchema(_SchemaBase):
     @classmethod
     def _langs(cls, value: list[str]) -> list[str]:
         for code in value:
-            if not LANGUAGE.match(code):
-                raise ValueError(f"'{code}' is not a language code such as 'ta', 'hi' or 'en-IN'")
+            if not LANGUAGE.fullmatch(code):
+                raise ValueError(f"{code!r} is not a language code such as 'ta', 'hi' or 'en-IN'")
         if len(set(value)) != len(value):
             raise ValueError("a language is listed twice")
         return value
@@ -155,9 +155,12 @@ def location(loc: tuple[int | str, ...], prefix: str) -> str:
     return out
 
 
-def raise_invalid(err: ValidationError, prefix: str, what: str) -> None:
+def raise_invalid(err: ValidationError, prefix: str, what: str, *, tagged: bool = False) -> None:
+    """Raise the first error as Invalid; ``tagged``: the location starts with the union's tag (the kind)."""
     first = err.errors()[0]
-    loc = tuple(p for p in first["loc"] if p not in PROJECT_KINDS)
+    loc = tuple(first["loc"])
+    if tagged and loc and loc[0] in PROJECT_KINDS:
+        loc = loc[1:]
     field = location(loc, prefix)
     raise Invalid(f"{what}: {field}: {first['msg']}", field=field) from None
 
@@ -169,7 +172,7 @@ def parse_schema(kind: str, definition: dict[str, Any]) -> LabelSchemaDef:
     try:
         return _ADAPTER.validate_python({**definition, "kind": kind})
     except ValidationError as err:
-        raise_invalid(err, "schema", "invalid label schema")
+        raise_invalid(err, "schema", "invalid label schema", tagged=True)
         raise AssertionError("unreachable") from None
 
 

@@ -30,6 +30,17 @@ class TooBig(Exception):
     """The content is over the caller's size limit; nothing was stored."""
 
 
+class BadKey(ValueError):
+    """A key that is not a plain relative path under the store (``..``, absolute, empty parts)."""
+
+
+def _checked(key: str) -> str:
+    parts = key.split("/")
+    if not key or "\\" in key or "\x00" in key or any(part in ("", ".", "..") for part in parts):
+        raise BadKey(f"not a blob key: {key!r}")
+    return key
+
+
 class BlobStore:
     """Put, open and delete blobs by key; writes are atomic (temporary file, then rename)."""
 
@@ -45,7 +56,8 @@ class BlobStore:
         return f"org{org_id}/{sha256[:2]}/{sha256[2:4]}/{sha256}"
 
     def _path(self, key: str) -> str:
-        return f"{self.root}/{key}"
+        """Where ``key`` lives; a key that could reach outside the root (``../``, ``/etc``) is refused."""
+        return f"{self.root}/{_checked(key)}"
 
     def put_stream(self, org_id: int, stream: BinaryIO, *, max_bytes: int | None = None) -> StoredBlob:
         """Hash while copying to a temporary file, then move it under its hash (no-op when present)."""
