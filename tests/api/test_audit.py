@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime, timedelta, timezone
 
+import pytest
 from fastapi.testclient import TestClient
 
 from tests.factories import Factory
@@ -24,6 +26,7 @@ def test_reads_and_writes_are_audited(app_client: TestClient, factory: Factory):
     app_client.get(f"/api/v1/items/{task['task_id']}", headers=owner.headers)
     app_client.get(f"/api/v1/items/{task['task_id']}/content", headers=owner.headers)
     app_client.get(f"/api/v1/projects/{project.id}/export", headers=owner.headers)
+    listed = app_client.get(f"/api/v1/projects/{project.id}/items?limit=1", headers=owner.headers).json()["items"]
 
     events = app_client.get("/api/v1/audit?limit=1000", headers=owner.headers).json()
     seen = {(e["action"], e["user_id"]) for e in events}
@@ -38,6 +41,8 @@ def test_reads_and_writes_are_audited(app_client: TestClient, factory: Factory):
     assert create["via"] == "api"
     ids = [e["id"] for e in events]
     assert ids == sorted(ids)
+    by_listing = [e["object_id"] for e in events if e["action"] == "item.read" and e["details"] == {"via": "list"}]
+    assert by_listing == [str(listed[0]["task"]["id"])]  # one event per item shown, none for the rest
 
 
 def test_audit_filters_by_object(app_client: TestClient, factory: Factory):
@@ -47,3 +52,26 @@ def test_audit_filters_by_object(app_client: TestClient, factory: Factory):
     factory.texts(project, 1)
     response = app_client.get(f"/api/v1/audit?object_type=project&object_id={project.id}", headers=owner.headers)
     assert [e["action"] for e in response.json()] == ["project.create"]
+
+
+@pytest.mark.parametrize("form", ["naive", "utc", "offset"])
+def test_audit_since_reads_a_time_without_offset_as_utc(app_client: TestClient, factory: Factory, form: str):
+    org = factory.org()
+    owner = factory.person(org, "owner")
+    factory.project(org)
+    last = app_client.get("/api/v1/audit?limit=1000", headers=owner.headers).json()[-1]
+    at = datetime.fromisoformat(last["at"]).astimezone(UTC)
+
+    def since(moment: datetime) -> list[int]:
+        value = {
+            "naive": moment.replace(tzinfo=None).isoformat(),
+            "utc": moment.isoformat(),
+            "offset": moment.astimezone(timezone(timedelta(hours=5, minutes=30))).isoformat(),
+        }[form]
+        response = app_client.get("/api/v1/audit", headers=owner.headers, params={"since": value, "limit": 1000})
+        assert response.status_code == 200, response.text
+        return [e["id"] for e in response.json()]
+
+    assert last["id"] in since(at)  # inclusive
+    assert last["id"] not in since(at + timedelta(microseconds=1))
+    assert since(at - timedelta(hours=1))[-1] == last["id"]

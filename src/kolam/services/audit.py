@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import getpass
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, cast
 
 import sqlalchemy as sa
@@ -91,6 +91,7 @@ def list_events(
     object_id: str | None = None,
     since: datetime | None = None,
 ) -> Sequence[AuditEvent]:
+    """The organization's events in id order; a naive ``since`` is read as UTC, the zone of every stored time."""
     actor.require("audit.read")
     query = sa.select(AuditEvent).where(AuditEvent.org_id == actor.org_id)
     if after_id is not None:
@@ -99,6 +100,6 @@ def list_events(
         query = query.where(AuditEvent.object_type == object_type)
     if object_id:
         query = query.where(AuditEvent.object_id == object_id)
-    if since:
-        query = query.where(AuditEvent.at >= since)
+    if since is not None:
+        query = query.where(AuditEvent.at >= (since.replace(tzinfo=UTC) if since.tzinfo is None else since))
     return session.scalars(query.order_by(AuditEvent.id).limit(limit)).all()

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from kolam.errors import Invalid, NotFound
 from kolam.services import audit
@@ -20,6 +20,8 @@ from kolam.store.tables import Annotation, AnswerLabel, Item, Lease, Project, Ta
 
 TASK_STATES = ("open", "done")
 MAX_PAGE = 500
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
 
 
 @dataclass(frozen=True)
@@ -30,69 +32,172 @@ class ItemFilter:
     created_from: datetime | None = None
     created_to: datetime | None = None
 
+    @property
+    def by_created(self) -> bool:
+        """Whether pages run in creation order (a creation-time bound is given) rather than item-id order."""
+        return self.created_from is not None or self.created_to is not None
 
-def encode_cursor(last_id: int) -> str:
-    return base64.urlsafe_b64encode(f"i:{last_id}".encode()).decode().rstrip("=")
+
+@dataclass(frozen=True)
+class Cursor:
+    """Where the previous page ended: its last item, and that item's creation time in creation order."""
+
+    item_id: int
+    created_at: datetime | None = None
 
 
-def decode_cursor(cursor: str | None) -> int | None:
+def encode_cursor(last_id: int, created_at: datetime | None = None) -> str:
+    """The opaque cursor after an item: ``i:<id>`` in item-id order, ``c:<µs since 1970>:<id>`` in creation order."""
+    raw = f"i:{last_id}" if created_at is None else f"c:{(created_at - _EPOCH) // _MICROSECOND}:{last_id}"
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str | None, *, by_created: bool = False) -> Cursor | None:
+    """The position a cursor names, if it is one this API made for a listing in the same order."""
     if not cursor:
         return None
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         kind, value = raw.split(":", 1)
-        if kind != "i":
+        if kind == "i":
+            after = Cursor(int(value))
+        elif kind == "c":
+            micros, last_id = value.split(":")
+            after = Cursor(int(last_id), _EPOCH + int(micros) * _MICROSECOND)
+        else:
             raise ValueError(kind)
-        return int(value)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, OverflowError):
         raise Invalid("cursor is not one this API returned", field="cursor") from None
+    if (after.created_at is not None) != by_created:
+        raise Invalid(
+            "cursor belongs to a listing in another order (created_from/created_to page by creation time); "
+            "start again without a cursor",
+            field="cursor",
+        )
+    return after
+
+
+def _as_utc(value: datetime | None) -> datetime | None:
+    """A timestamp from a request, a naive one read as UTC: the zone every stored timestamp is in."""
+    return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
 
 
 def list_items(
     session: Session, actor: Actor, project_id: int, filters: ItemFilter, *, cursor: str | None, limit: int
 ) -> tuple[list[dict[str, Any]], str | None]:
-    """One page of items (newest id last) and the cursor of the next page, or None at the end.
+    """One page of items and the cursor of the next page, or None at the end.
 
-    Each filter is an indexed walk in item-id order, so a page costs the same at any depth and size.
+    Pages run in item-id order, or in (creation time, item id) order when a creation-time bound is given —
+    the same order wherever items were created in id order, as imports create them. Each page is a walk
+    along one index from the cursor on, so it costs the same at any depth: the annotator's answers
+    (``ix_annotations_project_user``), else the label's rows (``ix_answer_labels_project_label``), else the
+    state's tasks, else all tasks in id order; in creation order, the tasks in the time range
+    (``ix_tasks_project_created``). The other filters are checked on the rows walked, so a sparse
+    combination (an annotator with few answers of this label, a busy label in a narrow time range) walks
+    past more rows before it fills a page — at most everything the driving filter matches.
     """
     actor.require("items.read")
     if not 1 <= limit <= MAX_PAGE:
         raise Invalid(f"limit must be between 1 and {MAX_PAGE}", field="limit")
     if filters.state is not None and filters.state not in TASK_STATES:
         raise Invalid(f"state must be one of {', '.join(TASK_STATES)}", field="state")
+    filters = replace(filters, created_from=_as_utc(filters.created_from), created_to=_as_utc(filters.created_to))
     project = get_project(session, actor, project_id)
-    after = decode_cursor(cursor)
-    query = sa.select(Task).where(Task.project_id == project.id, Task.state != "staged")
-    if filters.state is not None:
-        query = query.where(Task.state == filters.state)
-    if filters.annotator_id is not None:
-        query = query.where(
-            sa.exists().where(
-                Annotation.project_id == project.id,
-                Annotation.user_id == filters.annotator_id,
-                Annotation.task_id == Task.item_id,
-            )
-        )
-    if filters.label is not None:
-        query = query.where(
-            sa.exists().where(
-                AnswerLabel.project_id == project.id,
-                AnswerLabel.label == filters.label,
-                AnswerLabel.task_id == Task.item_id,
-            )
-        )
-    if filters.created_from is not None:
-        query = query.where(Task.created_at >= filters.created_from)
-    if filters.created_to is not None:
-        query = query.where(Task.created_at < filters.created_to)
-    if after is not None:
-        query = query.where(Task.item_id > after)
-    tasks = session.scalars(query.order_by(Task.item_id).limit(limit + 1)).all()
+    after = decode_cursor(cursor, by_created=filters.by_created)
+    if filters.by_created:
+        tasks = _walk_by_created(session, project.id, filters, after, limit + 1)
+    else:
+        tasks = list(session.scalars(_walk_by_id(project.id, filters, after, limit + 1)))
     more = len(tasks) > limit
     tasks = tasks[:limit]
     rows = _with_items_and_answers(session, tasks)
-    next_cursor = encode_cursor(tasks[-1].item_id) if more and tasks else None
+    next_cursor = None
+    if more and tasks:
+        last = tasks[-1]
+        next_cursor = encode_cursor(last.item_id, last.created_at if filters.by_created else None)
+    # a page shows each item's content (texts, URLs), so it is a read of each, like opening the item
+    audit.record_many(session, actor, "item.read", "item", [t.item_id for t in tasks], {"via": "list"})
+    session.commit()
     return rows, next_cursor
+
+
+def _answered_by(project_id: int, user_id: int, task_id: InstrumentedAttribute[int]) -> sa.Exists:
+    return sa.exists().where(
+        Annotation.project_id == project_id, Annotation.user_id == user_id, Annotation.task_id == task_id
+    )
+
+
+def _labelled(project_id: int, label: str, task_id: InstrumentedAttribute[int]) -> sa.Exists:
+    """answer_labels holds the classes of current, counted answers only: an edit replaces its version's rows."""
+    return sa.exists().where(
+        AnswerLabel.project_id == project_id, AnswerLabel.label == label, AnswerLabel.task_id == task_id
+    )
+
+
+def _walk_by_id(project_id: int, filters: ItemFilter, after: Cursor | None, n: int) -> sa.Select[Task]:
+    """The next ``n`` listed tasks in item-id order, driven by the annotator's or the label's index if given."""
+    listed = [Task.project_id == project_id, Task.state != "staged"]
+    if filters.state is not None:
+        listed.append(Task.state == filters.state)
+    driver: InstrumentedAttribute[int]
+    if filters.annotator_id is not None:
+        driver = Annotation.task_id
+        walk = [Annotation.project_id == project_id, Annotation.user_id == filters.annotator_id]
+        if filters.label is not None:
+            walk.append(_labelled(project_id, filters.label, Annotation.task_id))
+    elif filters.label is not None:
+        driver = AnswerLabel.task_id
+        walk = [AnswerLabel.project_id == project_id, AnswerLabel.label == filters.label]
+    else:
+        query = sa.select(Task).where(*listed)
+        if after is not None:
+            query = query.where(Task.item_id > after.item_id)
+        return query.order_by(Task.item_id).limit(n)
+    if after is not None:  # on both sides, so that a merge join (PostgreSQL's choice for dense labels) seeks both
+        walk += [driver > after.item_id, Task.item_id > after.item_id]
+    # one row per task however many versions or answers name it: grouped along the index, in its order
+    page = (
+        sa.select(driver.label("task_id"))
+        .join(Task, Task.item_id == driver)
+        .where(*walk, *listed)
+        .group_by(driver)
+        .order_by(driver)
+        .limit(n)
+        .subquery()
+    )
+    return sa.select(Task).join(page, Task.item_id == page.c.task_id).order_by(page.c.task_id)
+
+
+def _walk_by_created(
+    session: Session, project_id: int, filters: ItemFilter, after: Cursor | None, n: int
+) -> list[Task]:
+    """The next ``n`` listed tasks in (created_at, item_id) order, along ``ix_tasks_project_created``.
+
+    After a cursor, in two seeks: the rest of its own creation time by id, then the later times. A
+    row-value comparison would be one query, but SQLite seeks it on the time alone and would then step
+    over every earlier item of that time — an import's whole chunk shares one.
+    """
+    query = sa.select(Task).where(Task.project_id == project_id, Task.state != "staged")
+    if filters.state is not None:
+        query = query.where(Task.state == filters.state)
+    if filters.annotator_id is not None:
+        query = query.where(_answered_by(project_id, filters.annotator_id, Task.item_id))
+    if filters.label is not None:
+        query = query.where(_labelled(project_id, filters.label, Task.item_id))
+    lo, hi = filters.created_from, filters.created_to
+    if hi is not None:
+        query = query.where(Task.created_at < hi)
+    tasks: list[Task] = []
+    if after is not None and after.created_at is not None and (lo is None or lo <= after.created_at):
+        if hi is None or after.created_at < hi:
+            same = query.where(Task.created_at == after.created_at, Task.item_id > after.item_id)
+            tasks = list(session.scalars(same.order_by(Task.item_id).limit(n)))
+        query = query.where(Task.created_at > after.created_at)  # one lower bound, so the seek starts here
+    elif lo is not None:
+        query = query.where(Task.created_at >= lo)
+    if len(tasks) < n:
+        tasks += session.scalars(query.order_by(Task.created_at, Task.item_id).limit(n - len(tasks)))
+    return tasks
 
 
 def _with_items_and_answers(session: Session, tasks: Sequence[Task]) -> list[dict[str, Any]]:

@@ -22,7 +22,9 @@ def list_events(
     after_id: int | None = None,
     object_type: str | None = None,
     object_id: str | None = None,
-    since: datetime | None = None,
+    since: Annotated[
+        datetime | None, Query(description="Events at or after this time (ISO 8601; without an offset, UTC).")
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[AuditEventOut]:
     """Events in order; pass the last id seen as `after_id` for the next page."""

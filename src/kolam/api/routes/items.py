@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import FileResponse, RedirectResponse, StreamingResponse
 
-from kolam.api.deps import BlobsDep, CurrentActor, ReadSession, WriteSession
+from kolam.api.deps import BlobsDep, CurrentActor, WriteSession
 from kolam.api.schemas.common import ERRORS
 from kolam.api.schemas.tasks import ItemPageOut, ItemWithAnswersOut
 from kolam.errors import NotFound
@@ -21,14 +21,25 @@ router = APIRouter(tags=["items"], responses=ERRORS)
 @router.get("/projects/{project_id}/items", response_model=ItemPageOut)
 def list_items(
     project_id: int,
-    session: ReadSession,
+    session: WriteSession,
     actor: CurrentActor,
     state: Annotated[str | None, Query(description="open or done")] = None,
     annotator: Annotated[int | None, Query(description="User id: items this person answered.")] = None,
     label: Annotated[str | None, Query(description="Items with a current answer naming this class.")] = None,
-    created_from: datetime | None = None,
-    created_to: datetime | None = None,
-    cursor: str | None = None,
+    created_from: Annotated[
+        datetime | None,
+        Query(description="Items created at or after this time (ISO 8601; without an offset, UTC)."),
+    ] = None,
+    created_to: Annotated[
+        datetime | None, Query(description="Items created before this time (ISO 8601; without an offset, UTC).")
+    ] = None,
+    cursor: Annotated[
+        str | None,
+        Query(
+            description="next_cursor of the previous page, with the same filters; pages in creation order "
+            "when created_from or created_to is given."
+        ),
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=items.MAX_PAGE)] = 50,
 ) -> ItemPageOut:
     filters = ItemFilter(
