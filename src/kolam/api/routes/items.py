@@ -25,7 +25,9 @@ def list_items(
     actor: CurrentActor,
     state: Annotated[str | None, Query(description="open or done")] = None,
     annotator: Annotated[int | None, Query(description="User id: items this person answered.")] = None,
-    label: Annotated[str | None, Query(description="Items with a current answer naming this class.")] = None,
+    label: Annotated[
+        str | None, Query(description="Items with a current, counted answer (not a late extra) naming this class.")
+    ] = None,
     created_from: Annotated[
         datetime | None,
         Query(description="Items created at or after this time (ISO 8601; without an offset, UTC)."),
