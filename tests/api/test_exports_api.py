@@ -6,16 +6,19 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import uuid
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
+import orjson
 import pytest
 from fastapi.testclient import TestClient
 
 from kolam.formats.export_csv import COLUMNS
 from kolam.services import exports
+from kolam.store.db import Database
 from kolam.store.tables import Organization, Project
 from tests.factories import Factory, Person
 
@@ -114,6 +117,19 @@ def test_a_manager_sees_annotators_emails(app_client: TestClient, answered: Answ
 
     assert [a["annotator"] for a in records[0]["annotations"]] == [answered.first.email, answered.second.email]
     assert records[1]["annotations"][0]["annotator"] == answered.first.email
+
+
+def test_jsonl_is_byte_for_byte_orjson_of_the_records_with_utc_timestamps(
+    app_client: TestClient, answered: Answered, db: Database
+):
+    response = export(app_client, answered.manager, answered.project.id, history="true")
+
+    records = exports.iter_export_records(db, answered.project.id, history=True, reveal_annotators=True)
+    options = orjson.OPT_APPEND_NEWLINE | orjson.OPT_NON_STR_KEYS
+    assert response.content == b"".join(orjson.dumps(record, option=options) for record in records)
+    stamps = [a["created_at"] for r in jsonl_records(response) for a in r["annotations"]]
+    assert len(stamps) == 3
+    assert all(re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{6})?\+00:00", s) for s in stamps), stamps
 
 
 def test_csv_has_one_row_per_answer_and_defuses_formulas(app_client: TestClient, answered: Answered):

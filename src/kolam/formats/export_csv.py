@@ -25,12 +25,18 @@ COLUMNS = (
 )
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 CHUNK_BYTES = 64 * 1024
+ANSWER_KEYS = ("id", "annotator", "schema_version", "version", "value", "created_at", "lead_time_ms", "time_spent_ms")
 
 
 def _cell(value: Any) -> str:
     if value is None:
         return ""
-    if isinstance(value, dict | list):
+    kind = type(value)
+    if kind is int:  # the commonest cell; a negative number is a number, never defused
+        return str(value)
+    if kind is str:
+        text: str = value
+    elif isinstance(value, dict | list):
         text = orjson.dumps(value).decode()
     elif hasattr(value, "isoformat"):
         text = value.isoformat()
@@ -69,22 +75,7 @@ class CsvExport:
             ]
             answers = record.get("annotations") or [{}]
             for ann in answers:
-                writer.writerow(
-                    base
-                    + [
-                        _cell(ann.get(k))
-                        for k in (
-                            "id",
-                            "annotator",
-                            "schema_version",
-                            "version",
-                            "value",
-                            "created_at",
-                            "lead_time_ms",
-                            "time_spent_ms",
-                        )
-                    ]
-                )
+                writer.writerow(base + [_cell(ann.get(k)) for k in ANSWER_KEYS])
             if out.tell() >= CHUNK_BYTES:
                 yield out.getvalue().encode()
                 out.seek(0)

@@ -7,6 +7,7 @@ row locks (``FOR UPDATE SKIP LOCKED``) where the queries need them.
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import orjson
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
@@ -62,6 +64,14 @@ class Database:
         self.engine.dispose()
 
 
+def _json_loads(text: str | bytes) -> Any:
+    """JSON columns read by orjson (several times faster); what only the standard library reads (NaN) by it."""
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return json.loads(text)
+
+
 def _sqlite_url_path(url: sa.URL) -> Path | None:
     if url.database and url.database != ":memory:":
         return Path(url.database)
@@ -80,12 +90,19 @@ def create_database(url: str, *, busy_timeout_ms: int = 5000, pool_size: int = 1
             connect_args={"check_same_thread": False, "timeout": busy_timeout_ms / 1000},
             pool_size=pool_size,
             max_overflow=2 * pool_size,
+            json_deserializer=_json_loads,
         )
         _configure_sqlite(engine, busy_timeout_ms)
     else:
         if parsed.drivername == "postgresql":
             parsed = parsed.set(drivername="postgresql+psycopg")
-        engine = sa.create_engine(parsed, pool_size=pool_size, max_overflow=2 * pool_size, pool_pre_ping=True)
+        engine = sa.create_engine(
+            parsed,
+            pool_size=pool_size,
+            max_overflow=2 * pool_size,
+            pool_pre_ping=True,
+            json_deserializer=_json_loads,
+        )
     return Database(engine=engine, write_engine=engine.execution_options(kolam_begin="IMMEDIATE"))
 
 
