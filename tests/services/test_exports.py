@@ -5,7 +5,6 @@ predictions, pages walked one after another; timestamps in ISO 8601 UTC; annotat
 
 from __future__ import annotations
 
-import itertools
 import re
 import uuid
 from dataclasses import dataclass
@@ -28,7 +27,6 @@ from tests.factories import Factory, Person
 
 LINE = orjson.OPT_APPEND_NEWLINE | orjson.OPT_NON_STR_KEYS
 STAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{6})?\+00:00$")
-_seq = itertools.count(1)
 
 # Text that JSON must escape, or that SQLite keeps as json.dumps escaped it (non-ASCII, DEL, U+2028).
 AWKWARD = 'ஒரு "quoted" back\\slash\nnew\ttab \x01\x1f\x7f \u2028 नमस्ते 😀 </script>'
@@ -378,3 +376,11 @@ def test_a_stored_nan_goes_the_records_way(db: Database, factory: Factory):
 
     assert written == reference(db, project.id, history=False, reveal=False)
     assert orjson.loads(written)["annotations"][0]["value"] == {"score": None, "inf": None, "note": AWKWARD}
+
+
+def test_other_records_still_go_through_orjson():
+    rows = [{"item_id": 1, "at": datetime(2024, 5, 1, 9, 30, tzinfo=UTC)}, {"item_id": 2, "data": {"ü": 1e-05}}]
+
+    written = b"".join(export_format("jsonl").write(rows))
+
+    assert written == b'{"item_id":1,"at":"2024-05-01T09:30:00+00:00"}\n{"item_id":2,"data":{"\xc3\xbc":0.00001}}\n'
