@@ -17,7 +17,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from kolam.formats.export_csv import COLUMNS
-from kolam.services import exports
+from kolam.services import export_lines, exports
 from kolam.store.db import Database
 from kolam.store.tables import Organization, Project
 from tests.factories import Factory, Person
@@ -91,7 +91,7 @@ def answered(app_client: TestClient, factory: Factory) -> Answered:
 def test_jsonl_has_every_item_once_with_pseudonymous_answers_for_a_viewer(
     app_client: TestClient, answered: Answered, monkeypatch: pytest.MonkeyPatch
 ):
-    monkeypatch.setattr(exports, "PAGE", 2)  # walk more than one page
+    monkeypatch.setattr(export_lines, "PAGE", 2)  # walk more than one page
 
     response = export(app_client, answered.viewer, answered.project.id, format="jsonl")
 

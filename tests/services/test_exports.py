@@ -17,7 +17,7 @@ import sqlalchemy as sa
 
 from kolam.formats import SourceRecord, export_format
 from kolam.formats.export_jsonl import WritesJsonLines
-from kolam.services import exports, imports
+from kolam.services import export_lines, exports, imports
 from kolam.services.assignment import lease_tasks
 from kolam.services.submissions import Submission, edit_answer, submit
 from kolam.store.db import Database
@@ -346,7 +346,7 @@ def test_history_adds_the_replaced_version(db: Database, exported: Exported):
 @pytest.mark.parametrize("page", [1, 2, 3])
 def test_pages_join_into_the_same_export(db: Database, exported: Exported, monkeypatch: pytest.MonkeyPatch, page: int):
     expected = reference(db, exported.project.id, history=True, reveal=True)
-    monkeypatch.setattr(exports, "PAGE", page)
+    monkeypatch.setattr(export_lines, "PAGE", page)
 
     chunks = jsonl(db, exported.project.id, history=True, reveal=True)
 
