@@ -327,14 +327,14 @@ def test_two_batches_sharing_tasks_in_opposite_orders_both_succeed(
         with db.write() as s:
             task_ids = [t.task_id for t in lease_tasks(s, person.actor, project.id, count=2)]
     both_locked = threading.Barrier(2)
-    validated = submissions._validated
+    validated = submissions.validated_value
 
     def validated_once_both_hold_a_lock(*args: Any) -> Any:
         with contextlib.suppress(threading.BrokenBarrierError):  # the other batch waits on our lock: as it should
             both_locked.wait(timeout=1.0)
         return validated(*args)
 
-    monkeypatch.setattr(submissions, "_validated", validated_once_both_hold_a_lock)
+    monkeypatch.setattr(submissions, "validated_value", validated_once_both_hold_a_lock)
     outcomes: dict[int, object] = {}
 
     def send(person: Person, order: list[int]) -> None:

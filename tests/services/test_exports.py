@@ -18,8 +18,9 @@ import sqlalchemy as sa
 from kolam.formats import SourceRecord, export_format
 from kolam.formats.export_jsonl import WritesJsonLines
 from kolam.services import export_lines, exports, imports
+from kolam.services.answer_edits import edit_answer
 from kolam.services.assignment import lease_tasks
-from kolam.services.submissions import Submission, edit_answer, submit
+from kolam.services.submissions import Submission, submit
 from kolam.store.db import Database
 from kolam.store.tables import Annotation, Item, Prediction, Project, Task, User
 from kolam.store.types import utcnow

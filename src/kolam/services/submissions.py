@@ -23,7 +23,7 @@ from kolam.labels.answers import answer_labels
 from kolam.services import audit
 from kolam.services.context import Actor
 from kolam.services.projects import WorkProject, schema_version, work_project
-from kolam.store.tables import Annotation, AnswerLabel, Item, Lease, Project, Task
+from kolam.store.tables import Annotation, AnswerLabel, Item, Lease, Task
 from kolam.store.types import utcnow
 
 CLIENT_ID = re.compile(r"^[A-Za-z0-9_.:-]{8,100}$")
@@ -117,7 +117,7 @@ _COUNT_ANSWERS = (
         updated_at=sa.bindparam("now"),
     )
 )
-_INSERT_LABELS = sa.insert(_answer_labels)
+INSERT_LABELS = sa.insert(_answer_labels)
 
 
 @dataclass(frozen=True)
@@ -180,19 +180,14 @@ class _LockedTask:
         return counted, late
 
 
-def _check(sub: Submission) -> None:
+def check_submission(sub: Submission) -> None:
+    """The parts of a submission that need no database: its client id and its timings."""
     if not CLIENT_ID.match(sub.client_id):
         raise Invalid("client_id must be 8–100 letters, digits or _.:- (a UUID is ideal)", field="client_id")
     for field in ("lead_time_ms", "time_spent_ms"):
         value = getattr(sub, field)
         if value is not None and not 0 <= value <= MAX_MS:
             raise Invalid(f"{field} must be between 0 and {MAX_MS}", field=field)
-
-
-def _replay(session: Session, actor: Actor, client_id: str) -> Annotation | None:
-    return session.scalar(
-        sa.select(Annotation).where(Annotation.user_id == actor.user_id, Annotation.client_id == client_id)
-    )
 
 
 def submit(session: Session, actor: Actor, project_id: int, sub: Submission) -> SubmitResult:
@@ -246,7 +241,7 @@ def _store_all(session: Session, actor: Actor, project: WorkProject, subs: Seque
     pending: list[int] = []
     for i, sub in enumerate(subs):
         try:
-            _check(sub)
+            check_submission(sub)
         except KolamError as err:
             fail(i, err)
         else:
@@ -277,7 +272,7 @@ def _store_all(session: Session, actor: Actor, project: WorkProject, subs: Seque
             fail(i, NotFound(f"no task {sub.task_id} in project {project.id}", field="task_id"))
             continue
         try:
-            value = _validated(session, project, schemas, task.text_length, sub)
+            value = validated_value(session, project, schemas, task.text_length, sub)
             if task.lease_status in ("submitted", "skipped"):
                 raise Conflict(
                     f"you already {task.lease_status} task {task.task_id}; edit your answer instead of submitting "
@@ -387,9 +382,9 @@ def _write(
     ]
     if counted:
         conn.execute(_COUNT_ANSWERS, counted)
-    labels = [row for a in stored if a.counted for row in _label_rows(a)]
+    labels = [row for a in stored if a.counted for row in label_rows(a)]
     if labels:
-        conn.execute(_INSERT_LABELS, labels)
+        conn.execute(INSERT_LABELS, labels)
     audit.record_each(
         session,
         actor,
@@ -400,13 +395,14 @@ def _write(
     return stored
 
 
-def _validated(
+def validated_value(
     session: Session,
     project: WorkProject,
     schemas: dict[int, LabelSchemaDef],
     text_length: int | None,
     sub: Submission,
 ) -> dict[str, Any]:
+    """The answer in its canonical form, checked against the schema version it was made for (cached in ``schemas``)."""
     version = sub.schema_version or project.schema_version
     if not 1 <= version <= project.schema_version:
         raise Invalid(f"schema_version must be between 1 and {project.schema_version}", field="schema_version")
@@ -415,98 +411,9 @@ def _validated(
     return validate_answer(schemas[version], sub.value, text_length=text_length)
 
 
-def _label_rows(answer: StoredAnswer | Annotation) -> list[dict[str, Any]]:
+def label_rows(answer: StoredAnswer | Annotation) -> list[dict[str, Any]]:
     """The answer_labels rows of a counted answer: what lets listing filter items by class."""
     return [
         {"annotation_id": answer.id, "label": name[:200], "project_id": answer.project_id, "task_id": answer.task_id}
         for name in sorted(answer_labels(answer.value))
     ]
-
-
-def edit_answer(
-    session: Session,
-    actor: Actor,
-    annotation_id: int,
-    *,
-    client_id: str,
-    value: Any,
-    time_spent_ms: int | None = None,
-) -> SubmitResult:
-    """A new version of one's own answer; the old one stays in the history, no longer current."""
-    previous = _replay(session, actor, client_id)
-    if previous is not None:
-        if previous.previous_id != annotation_id:
-            raise Conflict("this client_id was already used for another answer", field="client_id")
-        return SubmitResult(StoredAnswer.of(previous), replayed=True)
-    old = session.scalar(
-        sa.select(Annotation)
-        .join(Project, Project.id == Annotation.project_id)
-        .where(Annotation.id == annotation_id, Project.org_id == actor.org_id)
-        .with_for_update(of=Annotation)
-    )
-    if old is None or (old.user_id != actor.user_id):
-        raise NotFound(f"no answer {annotation_id} of yours", field="annotation_id")
-    if not old.is_current:
-        raise Conflict(f"answer {annotation_id} was already replaced by a newer version", field="annotation_id")
-    project = work_project(session, actor, old.project_id)
-    text_length = None
-    if project.kind == "text_classes":
-        text_length = len(session.scalar(sa.select(Item.text).where(Item.id == old.task_id)) or "")
-    sub = Submission(
-        task_id=old.task_id,
-        client_id=client_id,
-        value=value,
-        schema_version=project.schema_version,
-        time_spent_ms=time_spent_ms,
-    )
-    _check(sub)
-    canonical = _validated(session, project, {}, text_length, sub)
-    now = utcnow()
-    old.is_current = False
-    new = Annotation(
-        project_id=old.project_id,
-        task_id=old.task_id,
-        user_id=actor.user_id,
-        client_id=client_id,
-        schema_version=project.schema_version,
-        version=old.version + 1,
-        previous_id=old.id,
-        is_current=True,
-        counted=old.counted,
-        late=old.late,
-        value=canonical,
-        lead_time_ms=None,
-        time_spent_ms=time_spent_ms,
-        client_created_at=None,
-        created_at=now,
-    )
-    session.add(new)
-    session.flush()
-    session.execute(sa.delete(AnswerLabel).where(AnswerLabel.annotation_id == old.id))
-    if new.counted and (labels := _label_rows(new)):
-        session.execute(_INSERT_LABELS, labels)
-    audit.record(session, actor, "annotation.edit", "annotation", new.id, {"previous_id": old.id})
-    session.commit()
-    return SubmitResult(StoredAnswer.of(new), replayed=False)
-
-
-def answer_history(session: Session, actor: Actor, annotation_id: int) -> Sequence[Annotation]:
-    """Every version of an answer, oldest first."""
-    current = session.scalar(
-        sa.select(Annotation)
-        .join(Project, Project.id == Annotation.project_id)
-        .where(Annotation.id == annotation_id, Project.org_id == actor.org_id)
-    )
-    if current is None or (current.user_id != actor.user_id and not actor.can("items.read")):
-        raise NotFound(f"no answer {annotation_id}", field="annotation_id")
-    chain = [current]
-    while chain[-1].previous_id is not None:
-        prev = session.get(Annotation, chain[-1].previous_id)
-        if prev is None:
-            break
-        chain.append(prev)
-    later = session.scalar(sa.select(Annotation).where(Annotation.previous_id == chain[0].id))
-    while later is not None:
-        chain.insert(0, later)
-        later = session.scalar(sa.select(Annotation).where(Annotation.previous_id == later.id))
-    return list(reversed(chain))

@@ -15,7 +15,7 @@ from kolam.api.schemas.tasks import (
     BatchResultOut,
     SubmitOut,
 )
-from kolam.services import submissions
+from kolam.services import answer_edits, submissions
 from kolam.services.submissions import Submission
 
 router = APIRouter(tags=["annotations"], responses=ERRORS)
@@ -70,7 +70,7 @@ def submit_batch(project_id: int, body: BatchIn, session: WriteSession, actor: C
 @router.post("/annotations/{annotation_id}/versions", response_model=SubmitOut, status_code=201)
 def edit(annotation_id: int, body: AnnotationEditIn, session: WriteSession, actor: CurrentActor) -> Response:
     """Replace your answer with a new version; the old one stays in its history."""
-    result = submissions.edit_answer(
+    result = answer_edits.edit_answer(
         session, actor, annotation_id, client_id=body.client_id, value=body.value, time_spent_ms=body.time_spent_ms
     )
     return _submitted.response(_answer(result), status_code=201)
@@ -78,4 +78,4 @@ def edit(annotation_id: int, body: AnnotationEditIn, session: WriteSession, acto
 
 @router.get("/annotations/{annotation_id}/history", response_model=list[AnnotationOut])
 def history(annotation_id: int, session: ReadSession, actor: CurrentActor) -> list[AnnotationOut]:
-    return [AnnotationOut.model_validate(a) for a in submissions.answer_history(session, actor, annotation_id)]
+    return [AnnotationOut.model_validate(a) for a in answer_edits.answer_history(session, actor, annotation_id)]
