@@ -7,10 +7,9 @@ from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, FastAPI
 from fastapi.middleware.gzip import GZipMiddleware
-from fastapi.responses import RedirectResponse
 
 from kolam import __version__
-from kolam.api import errors
+from kolam.api import errors, web
 from kolam.api.routes import annotations as annotation_routes
 from kolam.api.routes import (
     audit,
@@ -72,9 +71,5 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None, 
                    items, exports, audit):  # fmt: skip
         api.include_router(module.router)
     app.include_router(api)
-
-    @app.get("/", include_in_schema=False)
-    def root() -> RedirectResponse:
-        return RedirectResponse(f"{API_PREFIX}/docs")
-
+    web.install(app)
     return app

@@ -1,0 +1,104 @@
+// Keyboard-first: one registry of hotkeys per screen, a help overlay on "?", and keys that work while typing.
+//
+// Key names follow KeyboardEvent.key with modifiers in front: "1", "a", "Enter", "Ctrl+Enter", "Shift+S",
+// "Alt+ArrowLeft", " " is written "Space". Letters are matched case-insensitively unless Shift is named.
+
+import { h } from "./dom.js";
+
+const TYPING = new Set(["INPUT", "TEXTAREA", "SELECT"]);
+
+function isTyping(target) {
+  return target && (TYPING.has(target.tagName) || target.isContentEditable);
+}
+
+export function keyName(event) {
+  let key = event.key === " " ? "Space" : event.key;
+  if (key.length === 1) key = key.toLowerCase();
+  const mods = [];
+  if (event.ctrlKey || event.metaKey) mods.push("Ctrl");
+  if (event.altKey) mods.push("Alt");
+  // Shift is part of printable characters like "?" already; name it only for letters and named keys.
+  if (event.shiftKey && (key.length > 1 || /[a-z]/.test(key))) mods.push("Shift");
+  return [...mods, key].join("+");
+}
+
+/** A set of hotkeys for one screen; `dispose()` when leaving it. */
+export class Hotkeys {
+  constructor(root = document) {
+    this.root = root;
+    this.bindings = new Map();
+    this.onKey = (event) => this.dispatch(event);
+    root.addEventListener("keydown", this.onKey);
+    this.register("?", "Show all hotkeys", () => this.toggleHelp());
+  }
+
+  /**
+   * Bind `key` to `handler(event)`. Options: `whileTyping` (also fire inside inputs; use modifier keys for
+   * those), `group` (heading in the help overlay). Returns a function that removes the binding.
+   */
+  register(key, description, handler, { whileTyping = false, group = "General" } = {}) {
+    const normalized = key.length === 1 ? key.toLowerCase() : key;
+    const binding = { key, description, handler, whileTyping, group };
+    this.bindings.set(normalized, binding);
+    return () => {
+      if (this.bindings.get(normalized) === binding) this.bindings.delete(normalized);
+    };
+  }
+
+  dispatch(event) {
+    if (event.defaultPrevented || event.isComposing) return; // an IME (Tamil, Devanagari) is composing
+    const binding = this.bindings.get(keyName(event));
+    if (!binding) return;
+    if (isTyping(event.target) && !binding.whileTyping) return;
+    event.preventDefault();
+    binding.handler(event);
+  }
+
+  /** Rows for the help overlay, grouped. */
+  list() {
+    const groups = new Map();
+    for (const b of this.bindings.values()) {
+      if (!groups.has(b.group)) groups.set(b.group, []);
+      groups.get(b.group).push(b);
+    }
+    return groups;
+  }
+
+  toggleHelp() {
+    const open = document.getElementById("hotkey-help");
+    if (open) {
+      open.remove();
+      return;
+    }
+    const close = () => dialog.remove();
+    const dialog = h(
+      "div.overlay#hotkey-help",
+      { role: "dialog", "aria-modal": "true", "aria-label": "Hotkeys", onclick: (e) => e.target === dialog && close() },
+      h(
+        "div.dialog",
+        {},
+        h("h2", {}, "Hotkeys"),
+        [...this.list()].map(([group, rows]) => [
+          h("h3", {}, group),
+          h("dl.hotkeys", {}, rows.map((b) => [h("dt", {}, h("kbd", {}, b.key)), h("dd", {}, b.description)])),
+        ]),
+        h("button", { onclick: close, autofocus: true }, "Close (Esc)"),
+      ),
+    );
+    dialog.addEventListener("keydown", (e) => {
+      if (e.key === "Escape" || e.key === "?") {
+        e.preventDefault();
+        e.stopPropagation();
+        close();
+      }
+    });
+    document.body.append(dialog);
+    dialog.querySelector("button").focus();
+  }
+
+  dispose() {
+    this.root.removeEventListener("keydown", this.onKey);
+    this.bindings.clear();
+    document.getElementById("hotkey-help")?.remove();
+  }
+}

@@ -1,0 +1,106 @@
+// Boot and routing. Routes live in the URL hash ("#/projects/3/work") so the one cached shell serves every
+// screen, online or not. Pages are loaded on demand: an annotator's laptop never downloads manager pages.
+
+import { ApiError, whoAmI } from "./api.js";
+import { h, mount, toast } from "./dom.js";
+
+const view = document.getElementById("view");
+
+// [pattern, module path, export name]; the first match wins. A page module exports
+// `render(view, params, me)` and may return a cleanup function, called when the route changes.
+const ROUTES = [
+  [/^#\/login$/, "./pages/login.js"],
+  [/^#\/projects\/(\d+)\/work$/, "./workspace.js"],
+  [/^#\/projects\/new$/, "./pages/project_edit.js"],
+  [/^#\/projects\/(\d+)\/edit$/, "./pages/project_edit.js"],
+  [/^#\/projects\/(\d+)\/import$/, "./pages/import.js"],
+  [/^#\/projects\/(\d+)\/items$/, "./pages/items.js"],
+  [/^#\/projects\/(\d+)$/, "./pages/dashboard.js"],
+  [/^#\/members$/, "./pages/members.js"],
+  [/^#\/?$/, "./pages/projects.js"],
+];
+
+let cleanup = null;
+let me = null;
+
+export function navigate(hash) {
+  if (location.hash === hash) route();
+  else location.hash = hash;
+}
+
+export function currentMember() {
+  return me;
+}
+
+/** Forget who is signed in (after logout or a 401) and show the login page. */
+export function signedOut() {
+  me = null;
+  navigate("#/login");
+}
+
+function renderNav() {
+  const nav = document.getElementById("nav");
+  if (!me) return mount(nav);
+  const can = (p) => me.permissions.includes(p);
+  mount(
+    nav,
+    h("a", { href: "#/" }, "Projects"),
+    can("members.manage") && h("a", { href: "#/members" }, "Members"),
+    h("span.who", {}, `${me.name || me.email} · ${me.organization.name} · ${me.role}`),
+    h("a", { href: "#/login", onclick: () => import("./pages/login.js").then((m) => m.logout()) }, "Sign out"),
+  );
+}
+
+async function route() {
+  const hash = location.hash || "#/";
+  if (cleanup) {
+    try {
+      cleanup();
+    } catch (err) {
+      console.error(err);
+    }
+    cleanup = null;
+  }
+  if (hash !== "#/login" && !me) {
+    try {
+      me = await whoAmI();
+    } catch (err) {
+      if (err instanceof ApiError && err.status === 401) return navigate("#/login");
+      mount(view, h("p.error", {}, `Cannot reach Kolam: ${err.message}`));
+      return;
+    }
+  }
+  renderNav();
+  for (const [pattern, path] of ROUTES) {
+    const match = hash.match(pattern);
+    if (!match) continue;
+    try {
+      const page = await import(path);
+      mount(view);
+      cleanup = (await page.render(view, match.slice(1), me)) || null;
+      view.focus({ preventScroll: true });
+    } catch (err) {
+      if (err instanceof ApiError && err.status === 401) return signedOut();
+      console.error(err);
+      mount(view, h("p.error", { role: "alert" }, err.message || String(err)));
+    }
+    return;
+  }
+  mount(view, h("p", {}, "No such page. "), h("a", { href: "#/" }, "Back to projects"));
+}
+
+/** Called by the login page once signed in. */
+export function signedIn(member) {
+  me = member;
+  navigate("#/");
+}
+
+window.addEventListener("hashchange", route);
+window.addEventListener("unhandledrejection", (e) => {
+  if (e.reason instanceof ApiError && e.reason.status === 401) signedOut();
+  else if (e.reason) toast(e.reason.message || String(e.reason), { error: true });
+});
+if ("serviceWorker" in navigator) {
+  navigator.serviceWorker.register("/sw.js").catch((err) => console.warn("service worker not installed", err));
+}
+route();
