@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
+
+import sqlalchemy as sa
 
 from kolam.formats import SourceRecord
 from kolam.services import accounts, auth, imports, projects
@@ -13,7 +17,7 @@ from kolam.services.projects import ProjectSettings
 from kolam.settings import Settings
 from kolam.store.blobs import BlobStore
 from kolam.store.db import Database
-from kolam.store.tables import Organization, Project
+from kolam.store.tables import Organization, Prediction, Project, Task
 
 SCHEMAS: dict[str, dict[str, Any]] = {
     "image_classes": {"classes": [{"name": "cat", "hotkey": "1"}, {"name": "dog", "hotkey": "2"}]},
@@ -53,12 +57,39 @@ class Factory:
             actor = auth.resolve_token(s, secret)
         return Person(actor=actor, token=secret, email=email)
 
-    def project(self, org: Organization, kind: str = "text_classes", **settings: Any) -> Project:
+    def project(
+        self, org: Organization, kind: str = "text_classes", schema: dict[str, Any] | None = None, **settings: Any
+    ) -> Project:
         settings.setdefault("name", f"project {next(_seq)}")
         with self.db.write() as s:
             return projects.create_project(
-                s, None, org.id, kind=kind, schema=SCHEMAS[kind], settings=ProjectSettings(**settings)
+                s, None, org.id, kind=kind, schema=schema or SCHEMAS[kind], settings=ProjectSettings(**settings)
             )
+
+    def files(self, project: Project, path: Path) -> int:
+        """Import real files: a folder of media, or a .jsonl/.json/.csv file; returns the import's id."""
+        report = imports.import_path(
+            self.db, None, project.id, path, blobs=self.blobs, allowed_roots=[path.parent], org_id=project.org_id
+        )
+        return report.import_id
+
+    def prediction(self, project: Project, task_id: int, value: dict[str, Any], confidence: float = 0.9) -> None:
+        """A model's answer for a task (the model in the loop writes these; tests stand in for it here)."""
+        with self.db.write() as s:
+            s.add(
+                Prediction(
+                    project_id=project.id,
+                    task_id=task_id,
+                    model_version="test-model@1",
+                    value=value,
+                    confidence=confidence,
+                    created_at=datetime.now(UTC),
+                )
+            )
+
+    def task_ids(self, project: Project) -> list[int]:
+        with self.db.read() as s:
+            return list(s.scalars(sa.select(Task.item_id).where(Task.project_id == project.id).order_by(Task.item_id)))
 
     def texts(self, project: Project, n: int, *, prefix: str = "text", priority: int | None = None) -> None:
         records = (
