@@ -272,6 +272,8 @@ def test_demo_sets_up_and_a_second_run_reuses_the_org(tmp_path: Path, data_dir: 
         assert [row[1:] for row in rows if len(row) == 3 and row[0].isdigit()] == [
             ["Fashion products", "50"],
             ["E-mail moderation", "50"],
+            ["Speech transcription", "15"],
+            ["Photo objects", "6"],
         ]
     assert [r for r in table(first) if r[0].isdigit()] == [r for r in table(second) if r[0].isdigit()]
     assert (demo_dir / "kolam.db").exists()

@@ -26,7 +26,7 @@ def demo(
     serve: Annotated[bool, typer.Option(help="Serve after setting up (--no-serve: set up and exit).")] = True,
     limit: Annotated[int | None, typer.Option(help="Import only this many items per project.")] = None,
 ) -> None:
-    """Set up a demo organization with real data (Fashion-MNIST images, real e-mails) and serve it."""
+    """Set up a demo organization with real data (Fashion-MNIST, e-mails, speech clips, photos) and serve it."""
     # The server reads its settings from the environment, so the demo's folder goes there too.
     if data_dir is not None:
         os.environ["KOLAM_DATA_DIR"] = str(data_dir)
@@ -47,7 +47,11 @@ def demo(
         logins.add_row(email, password, role)
     console.print(projects, logins)
     url = f"http://127.0.0.1:{port}"
-    console.print(f"API docs: {url}/api/v1/docs   OpenAPI: {url}/api/v1/openapi.json")
-    if serve:
-        console.print(f"serving on [bold]{url}[/bold] (Ctrl-C to stop)")
-        run_server("127.0.0.1", port, 1, "warning")
+    console.print(f"web app: [bold]{url}/[/bold] (sign in with a login above)")
+    console.print(f"API docs: {url}/api/v1/docs")
+    if not serve:
+        command = f"KOLAM_DATA_DIR={settings.data_dir.resolve()} kolam serve --port {port}"
+        console.print(f"not serving (--no-serve); to serve: {command}")
+        return
+    console.print(f"serving on {url} (Ctrl-C to stop)")
+    run_server("127.0.0.1", port, 1, "warning")

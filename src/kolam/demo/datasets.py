@@ -11,16 +11,22 @@ import gzip
 import io
 import json
 from collections.abc import Iterator
+from dataclasses import dataclass
 from importlib.resources import files
 from importlib.resources.abc import Traversable
+from typing import Any
 
 import numpy as np
 from PIL import Image
 
 __all__ = [
     "FASHION_MNIST_CLASSES",
+    "Photo",
+    "SpeechClip",
     "iter_fashion_mnist",
     "iter_moderation_messages",
+    "iter_photos",
+    "iter_speech_clips",
 ]
 
 #: Fashion-MNIST class names, in label-index order (label ``i`` is ``FASHION_MNIST_CLASSES[i]``).
@@ -109,3 +115,66 @@ def iter_moderation_messages(limit: int | None = None) -> Iterator[dict[str, str
             yielded += 1
             if limit is not None and yielded >= limit:
                 return
+
+
+@dataclass(frozen=True, slots=True)
+class SpeechClip:
+    """One shipped clip and what ``speech/clips.json`` says of it; ``file`` is relative to ``speech/``."""
+
+    id: str
+    file: str
+    language: str
+    reference: str
+    duration: float
+    synthetic: bool
+    voice: str
+    source: str
+    licence: str
+
+
+@dataclass(frozen=True, slots=True)
+class Photo:
+    """One shipped photograph and what ``photos/photos.json`` says of it (size in original pixels)."""
+
+    id: str
+    file: str
+    title: str
+    width: int
+    height: int
+    author: str
+    licence: str
+    source: str
+    modified: bool
+
+
+def _manifest(folder: str, name: str, key: str) -> list[dict[str, Any]]:
+    with _data(folder, name).open("rb") as raw:
+        entries: list[dict[str, Any]] = json.load(raw)[key]
+    return entries
+
+
+def _limited(limit: int | None) -> int | None:
+    if limit is not None and limit < 0:
+        raise ValueError("limit must be >= 0")
+    return limit
+
+
+def iter_speech_clips(limit: int | None = None) -> Iterator[tuple[bytes, SpeechClip]]:
+    """Yield ``(flac_bytes, clip)`` for the shipped Tamil, Hindi and English clips, languages taking turns.
+
+    Most clips are synthetic speech (``clip.synthetic``; see ``speech/SOURCE.md``): the demo needs real
+    scripts and real reference texts more than it needs real voices, and no freely licensed recorded
+    Tamil was found. ``limit`` caps the number of clips (``None`` means all of them).
+    """
+    entries = _manifest("speech", "clips.json", "clips")[: _limited(limit)]
+    for entry in entries:
+        clip = SpeechClip(**entry)
+        yield _data("speech", *clip.file.split("/")).read_bytes(), clip
+
+
+def iter_photos(limit: int | None = None) -> Iterator[tuple[bytes, Photo]]:
+    """Yield ``(jpeg_bytes, photo)`` for the shipped photographs, in manifest order (``limit`` caps them)."""
+    entries = _manifest("photos", "photos.json", "photos")[: _limited(limit)]
+    for entry in entries:
+        photo = Photo(**entry)
+        yield _data("photos", photo.file).read_bytes(), photo

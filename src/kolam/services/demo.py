@@ -1,24 +1,32 @@
-"""The demo: an organization with a manager, three annotators and two projects on real data.
+"""The demo: an organization with a manager, three annotators and four projects on real data.
 
 Fashion-MNIST's test set (10,000 images, shipped in the package) becomes an image_classes project; real
-e-mail (SpamAssassin public corpus subset) becomes a text_classes moderation project. Running it twice
-reuses what the first run made.
+e-mail (SpamAssassin public corpus subset) a text_classes moderation project; short Tamil, Hindi and English
+clips (their reference texts kept aside for WER checks) a transcription project; real photographs an
+image_boxes project. Running it twice reuses what the first run made, and a project added since an earlier
+run is created on the next.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from kolam.demo.datasets import FASHION_MNIST_CLASSES, iter_fashion_mnist, iter_moderation_messages
+from kolam.demo.datasets import (
+    FASHION_MNIST_CLASSES,
+    iter_fashion_mnist,
+    iter_moderation_messages,
+    iter_photos,
+    iter_speech_clips,
+)
 from kolam.errors import NotFound
 from kolam.formats import SourceRecord
 from kolam.services import accounts, imports, projects
 from kolam.services.projects import ProjectSettings
 from kolam.store.blobs import BlobStore
 from kolam.store.db import Database
-from kolam.store.tables import Project
 
 ORG = "demo"
 PASSWORD = "kolam-demo"
@@ -44,6 +52,34 @@ MODERATION_LABELS = [
     {"name": "adult", "hotkey": "4", "description": "Sexual content."},
     {"name": "abusive", "hotkey": "5", "description": "Insults, harassment, hate."},
 ]
+SPEECH_INSTRUCTIONS = """# Speech transcription
+Write exactly what is said, in the script of the language spoken: Tamil in Tamil script, Hindi in
+Devanagari, English in Latin letters (type them with your system's input method). Numbers as words.
+
+* Make one segment per sentence; set its start and end on the waveform and tag its language.
+* Mark the clip **unclear** if you cannot make out the words.
+
+Most demo clips are synthetic voices (the Tamil ones are robotic); four English clips are a real voice.
+"""
+SPEECH_LANGUAGES = ["ta", "hi", "en"]
+PHOTO_INSTRUCTIONS = """# Objects in photos
+Draw one tight box around each whole object of a listed kind, then press its number to label it.
+
+* Box what is visible, not what is hidden behind something else.
+* One box per object; a group of trees or flowers that cannot be told apart gets one box.
+* **Sky** and **water**: one box around the visible area.
+"""
+PHOTO_LABELS = [
+    {"name": "building", "hotkey": "1", "description": "Houses, towers, pagodas, walls."},
+    {"name": "tree", "hotkey": "2", "description": "Trees and bushes."},
+    {"name": "flower", "hotkey": "3", "description": "A flower head, open or closed."},
+    {"name": "insect", "hotkey": "4", "description": "Ladybirds, bees, butterflies and other insects."},
+    {"name": "boat", "hotkey": "5", "description": "Boats and ships, however small."},
+    {"name": "road", "hotkey": "6", "description": "Roads and paths."},
+    {"name": "water", "hotkey": "7", "description": "Sea, lakes, rivers."},
+    {"name": "sky", "hotkey": "8", "description": "Open sky, with or without clouds."},
+    {"name": "plant", "hotkey": "9", "description": "Grass, stems and leaves that are not a tree."},
+]
 
 
 @dataclass
@@ -54,8 +90,21 @@ class DemoSetup:
     created: bool = False
 
 
+@dataclass(frozen=True)
+class DemoProject:
+    """One demo project: how to make it and where its items come from (``folder``: files written for import)."""
+
+    name: str
+    kind: str
+    schema: dict[str, Any]
+    instructions: str
+    overlap: int
+    source: str
+    records: Callable[[Path, int | None], Iterator[SourceRecord]]
+    folder: str | None = None
+
+
 def _fashion_records(folder: Path, limit: int | None) -> Iterator[SourceRecord]:
-    folder.mkdir(parents=True, exist_ok=True)
     for png, label, index in iter_fashion_mnist(limit):
         path = folder / f"fmnist-test-{index:05d}.png"
         if not path.exists():
@@ -66,12 +115,84 @@ def _fashion_records(folder: Path, limit: int | None) -> Iterator[SourceRecord]:
         )
 
 
-def _moderation_records(limit: int | None) -> Iterator[SourceRecord]:
+def _moderation_records(_folder: Path, limit: int | None) -> Iterator[SourceRecord]:
     for i, msg in enumerate(iter_moderation_messages(limit)):
         yield SourceRecord(
             fields={"text": msg["text"], "id": msg["id"], "meta": {"source_label": msg["label"]}},
             location=f"moderation message {i}",
         )
+
+
+def _write_once(path: Path, data: bytes) -> None:
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+
+
+def _speech_records(folder: Path, limit: int | None) -> Iterator[SourceRecord]:
+    """Clips with their language in meta. The reference text stays in the package's manifest (by the item's
+    external id) for WER checks: meta reaches annotators, and a reference there would hand them the answer."""
+    for flac, clip in iter_speech_clips(limit):
+        _write_once(folder / clip.file, flac)
+        meta = {
+            "language": clip.language,
+            "duration": clip.duration,
+            "synthetic": clip.synthetic,
+            "voice": clip.voice,
+            "source": clip.source,
+            "licence": clip.licence,
+        }
+        yield SourceRecord(fields={"audio": clip.file, "id": clip.id, "meta": meta}, location=f"speech clip {clip.id}")
+
+
+def _photo_records(folder: Path, limit: int | None) -> Iterator[SourceRecord]:
+    for jpeg, photo in iter_photos(limit):
+        _write_once(folder / photo.file, jpeg)
+        meta = {"title": photo.title, "author": photo.author, "licence": photo.licence, "source": photo.source}
+        yield SourceRecord(fields={"image": photo.file, "id": photo.id, "meta": meta}, location=f"photo {photo.id}")
+
+
+DEMO_PROJECTS = (
+    DemoProject(
+        name="Fashion products",
+        kind="image_classes",
+        schema={"classes": [{"name": n, "hotkey": str((i + 1) % 10)} for i, n in enumerate(FASHION_MNIST_CLASSES)]},
+        instructions=FASHION_INSTRUCTIONS,
+        overlap=3,
+        source="fashion-mnist t10k",
+        records=_fashion_records,
+        folder="fashion-mnist",
+    ),
+    DemoProject(
+        name="E-mail moderation",
+        kind="text_classes",
+        schema={"classes": MODERATION_LABELS, "multi_label": True, "spans": True},
+        instructions=MODERATION_INSTRUCTIONS,
+        overlap=2,
+        source="spamassassin subset",
+        records=_moderation_records,
+    ),
+    DemoProject(
+        name="Speech transcription",
+        kind="transcription",
+        schema={"languages": SPEECH_LANGUAGES},
+        instructions=SPEECH_INSTRUCTIONS,
+        overlap=2,
+        source="demo speech clips (pytest-audioeval, alsa-utils, espeak-ng)",
+        records=_speech_records,
+        folder="speech",
+    ),
+    DemoProject(
+        name="Photo objects",
+        kind="image_boxes",
+        schema={"labels": PHOTO_LABELS},
+        instructions=PHOTO_INSTRUCTIONS,
+        overlap=2,
+        source="demo photos (scikit-learn samples, mate-backgrounds)",
+        records=_photo_records,
+        folder="photos",
+    ),
+)
 
 
 def set_up_demo(db: Database, blobs: BlobStore, work_dir: Path, *, limit: int | None = None) -> DemoSetup:
@@ -87,60 +208,31 @@ def set_up_demo(db: Database, blobs: BlobStore, work_dir: Path, *, limit: int | 
                     s, None, org.id, email=email, name=name, role=role, password=PASSWORD, skills=skills
                 )
             setup.created = True
-        existing = {p.name: p for p in projects.list_projects(s, None, org.id)}
+        existing = {p.name: p.id for p in projects.list_projects(s, None, org.id)}
         org_id = org.id
-    fashion = existing.get("Fashion products") or _create_fashion(db, org_id)
-    if fashion.name not in existing:
-        folder = work_dir / "fashion-mnist"
-        imports.import_records(
-            db,
-            None,
-            fashion.id,
-            _fashion_records(folder, limit),
-            source="fashion-mnist t10k",
-            format_name="demo",
-            blobs=blobs,
-            allowed_roots=[folder],
-            org_id=org_id,
-        )
-    moderation = existing.get("E-mail moderation") or _create_moderation(db, org_id)
-    if moderation.name not in existing:
-        imports.import_records(
-            db,
-            None,
-            moderation.id,
-            _moderation_records(limit),
-            source="spamassassin subset",
-            format_name="demo",
-            blobs=blobs,
-            org_id=org_id,
-        )
+    ids = [existing.get(spec.name) or _create(db, org_id, spec, work_dir, blobs, limit) for spec in DEMO_PROJECTS]
     with db.read() as s:
-        for p in (fashion, moderation):
-            setup.projects.append((p.id, p.name, projects.project_counts(s, p.id)["tasks"]))
+        for project_id, spec in zip(ids, DEMO_PROJECTS, strict=True):
+            setup.projects.append((project_id, spec.name, projects.project_counts(s, project_id)["tasks"]))
     return setup
 
 
-def _create_fashion(db: Database, org_id: int) -> Project:
-    schema = {"classes": [{"name": name, "hotkey": str((i + 1) % 10)} for i, name in enumerate(FASHION_MNIST_CLASSES)]}
+def _create(db: Database, org_id: int, spec: DemoProject, work_dir: Path, blobs: BlobStore, limit: int | None) -> int:
+    """Make the project and import its items; files are written under ``work_dir`` first, as an import reads paths."""
+    settings = ProjectSettings(name=spec.name, instructions=spec.instructions, overlap=spec.overlap)
     with db.write() as s:
-        return projects.create_project(
-            s,
-            None,
-            org_id,
-            kind="image_classes",
-            schema=schema,
-            settings=ProjectSettings(name="Fashion products", instructions=FASHION_INSTRUCTIONS, overlap=3),
-        )
-
-
-def _create_moderation(db: Database, org_id: int) -> Project:
-    with db.write() as s:
-        return projects.create_project(
-            s,
-            None,
-            org_id,
-            kind="text_classes",
-            schema={"classes": MODERATION_LABELS, "multi_label": True, "spans": True},
-            settings=ProjectSettings(name="E-mail moderation", instructions=MODERATION_INSTRUCTIONS, overlap=2),
-        )
+        project_id = projects.create_project(s, None, org_id, kind=spec.kind, schema=spec.schema, settings=settings).id
+    folder = work_dir / spec.folder if spec.folder else work_dir
+    folder.mkdir(parents=True, exist_ok=True)
+    imports.import_records(
+        db,
+        None,
+        project_id,
+        spec.records(folder, limit),
+        source=spec.source,
+        format_name="demo",
+        blobs=blobs,
+        allowed_roots=[folder] if spec.folder else (),
+        org_id=org_id,
+    )
+    return project_id
