@@ -16,6 +16,7 @@ MATRIX = [
     ("get", "/api/v1/projects/{project}/export", {"owner", "manager", "reviewer", "viewer"}),
     ("get", "/api/v1/projects/{project}/stats", {"owner", "manager", "reviewer", "viewer"}),
     ("post", "/api/v1/members", {"owner", "manager"}),
+    ("get", "/api/v1/members", {"owner", "manager"}),
     ("get", "/api/v1/audit", {"owner", "manager"}),
 ]
 ROLES = ("owner", "manager", "reviewer", "annotator", "viewer")

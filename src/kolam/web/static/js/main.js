@@ -78,7 +78,7 @@ async function route() {
       const page = await import(path);
       mount(view);
       cleanup = (await page.render(view, match.slice(1), me)) || null;
-      view.focus({ preventScroll: true });
+      if (!view.contains(document.activeElement)) view.focus({ preventScroll: true });
     } catch (err) {
       if (err instanceof ApiError && err.status === 401) return signedOut();
       console.error(err);
