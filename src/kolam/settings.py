@@ -56,6 +56,18 @@ class Settings(BaseSettings):
     )
     pool_size: int = Field(default=10, ge=1, description="Database connections per server process.")
     log_level: str = Field(default="info", description="Log level of the server.")
+    jobs_url: str | None = Field(
+        default=None,
+        description="Where background jobs (media derivation, background imports) are queued: "
+        "redis://host:port/db to share them among `kolam worker` processes, or sqlite:///path. "
+        "Empty: SQLite at <data_dir>/jobs.db.",
+    )
+    job_workers: int = Field(
+        default=1,
+        ge=0,
+        description="Job threads `kolam serve` runs inside each server process, so nothing waits on a worker "
+        "nobody started; 0: none (run `kolam worker` separately).",
+    )
 
     @model_validator(mode="after")
     def _refuse_unsafe_production(self) -> Settings:

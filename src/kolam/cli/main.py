@@ -8,6 +8,7 @@ from kolam import __version__
 from kolam.cli import accounts, db, projects
 from kolam.cli.demo import demo
 from kolam.cli.serve import serve
+from kolam.cli.worker import worker
 
 app = typer.Typer(
     name="kolam",
@@ -16,6 +17,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.command("serve")(serve)
+app.command("worker")(worker)
 app.command("demo")(demo)
 app.command("import")(projects.import_cmd)
 app.command("export")(projects.export_cmd)

@@ -13,8 +13,10 @@ from rich.table import Table
 from kolam.cli.common import console, friendly, load_json_arg, open_db, settings
 from kolam.errors import Invalid
 from kolam.formats import EXPORT_FORMATS, export_format
+from kolam.jobs.queue import build_jobs
 from kolam.services import accounts, exports, imports, projects
 from kolam.services.projects import ProjectSettings
+from kolam.settings import Settings
 from kolam.store.blobs import BlobStore
 
 app = typer.Typer(help="Projects: create, list, show, change.", no_args_is_help=True)
@@ -144,6 +146,8 @@ def import_cmd(
     )
     for dup in report.duplicate_examples[:10]:
         console.print(f"  duplicate: {dup['location']} has the same content as {dup['same_content_as']}")
+    if report.created:
+        queue_derivation(s, report.import_id)
 
 
 @friendly
@@ -173,3 +177,13 @@ def export_cmd(
             out.close()
     if output:
         console.print(f"wrote {output} ({output.stat().st_size:,} bytes)")
+
+
+def queue_derivation(s: Settings, import_id: int) -> None:
+    """Queue what annotators download (display copies, waveforms) for the server's job threads or a worker."""
+    jobs = build_jobs(s)
+    try:
+        jobs.enqueue_derive_import(import_id)
+    finally:
+        jobs.close()
+    console.print("display copies for annotators are queued; `kolam serve` (or `kolam worker`) derives them")

@@ -15,7 +15,7 @@ def serve(
     port: Annotated[int | None, typer.Option(help="Port (default KOLAM_PORT or 8420).")] = None,
     workers: Annotated[int, typer.Option(help="Server processes (PostgreSQL recommended for more than 1).")] = 1,
 ) -> None:
-    """Run the Kolam server. The database is migrated first."""
+    """Run the Kolam server and its job threads (KOLAM_JOB_WORKERS). The database is migrated first."""
     s = settings()
     open_db().dispose()
     host = host or s.host

@@ -19,11 +19,11 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from kolam.errors import Conflict, Forbidden, Invalid, NotFound
-from kolam.services import audit
+from kolam.services import audit, media
 from kolam.services.context import Actor
 from kolam.services.projects import WorkProject, work_project
 from kolam.store import queue
-from kolam.store.tables import Item, Lease, Prediction, Project, Task
+from kolam.store.tables import Derivative, Item, Lease, Prediction, Project, Task
 from kolam.store.types import utcnow
 
 SWEEP_EVERY_SECONDS = 1.0
@@ -133,6 +133,7 @@ def my_active_leases(session: Session, actor: Actor, project_id: int) -> list[Le
 _items = cast(sa.Table, Item.__table__)
 _tasks = cast(sa.Table, Task.__table__)
 _predictions = cast(sa.Table, Prediction.__table__)
+_derivatives = cast(sa.Table, Derivative.__table__)
 _TASK_ITEMS = (
     sa.select(
         _tasks.c.priority,
@@ -144,8 +145,12 @@ _TASK_ITEMS = (
         _items.c.blob_key,
         _items.c.url,
         _items.c.mime_type,
+        _items.c.content_hash,
+        _derivatives.c.width,
+        _derivatives.c.height,
     )
     .join_from(_tasks, _items, _items.c.id == _tasks.c.item_id)
+    .outerjoin(_derivatives, (_derivatives.c.item_id == _items.c.id) & (_derivatives.c.kind == media.DISPLAY))
     .where(_tasks.c.item_id.in_(sa.bindparam("task_ids", expanding=True)))
 )
 _TASK_PREDICTIONS = sa.select(
@@ -171,7 +176,7 @@ def _describe(
             expires_at=expires,
             priority=by_id[task_id].priority,
             schema_version=project.schema_version,
-            item=item_payload(by_id[task_id]),
+            item=item_payload(by_id[task_id], _size(by_id[task_id])),
             predictions=predictions.get(task_id, []),
         )
         for task_id in task_ids
@@ -189,16 +194,26 @@ class ItemColumns(Protocol):
     blob_key: str | None
     url: str | None
     mime_type: str | None
+    content_hash: str
 
 
-def item_payload(item: ItemColumns) -> dict[str, Any]:
-    """An item as tools see it: inline text, or where to fetch the media (through the API, audited)."""
+def _size(row: Any) -> tuple[int, int] | None:
+    return (row.width, row.height) if row.width is not None and row.height is not None else None
+
+
+def item_payload(item: ItemColumns, size: tuple[int, int] | None = None) -> dict[str, Any]:
+    """An item as tools see it: inline text, or where to fetch the media (through the API, audited).
+
+    Stored images and audio also get the light display version annotators download (contract A of the
+    workspace); ``size`` is the original's pixel size, known once the display image was derived.
+    """
     payload: dict[str, Any] = {"id": item.id, "media": item.media, "external_id": item.external_id, "meta": item.meta}
     if item.text is not None:
         payload["text"] = item.text
     if item.blob_key is not None or item.url is not None:
         payload["content_url"] = f"/api/v1/items/{item.id}/content"
         payload["mime_type"] = item.mime_type
+        payload.update(media.display_fields(item.id, item.media, item.content_hash, item.blob_key, size))
     return payload
 
 

@@ -38,6 +38,7 @@ CHUNK = 20_000  # records a transaction: on SQLite 0.1 s (empty project) to 0.3 
 CHUNK_TEXT_CHARS = 32 * 2**20  # and at most about this much text, so long texts do not make big chunks
 MAX_DUPLICATE_EXAMPLES = 100
 STALE_AFTER = timedelta(minutes=10)
+PROGRESS_SECONDS = 1.0  # between progress writes of a running import
 
 
 @dataclass
@@ -73,31 +74,40 @@ def import_records(
     max_item_bytes: int = 64 * 1024 * 1024,
     org_id: int | None = None,
     progress: Callable[[int], None] | None = None,
+    run_id: int | None = None,
 ) -> ImportReport:
-    """Import every record or none; returns counts and the first duplicates found."""
+    """Import every record or none; returns counts and the first duplicates found.
+
+    ``run_id``: an import row made earlier (a queued background import, already claimed as running).
+    """
     started = time.perf_counter()
     with db.write() as session:
         if actor is not None:
             actor.require("items.import")
         project = get_project(session, actor, project_id, org_id=org_id)
         now = utcnow()
-        run = ImportRun(
-            org_id=project.org_id,
-            project_id=project.id,
-            source=source[:500],
-            format=format_name,
-            status="running",
-            created_by=actor.user_id if actor else None,
-            created_at=now,
-            heartbeat_at=now,
-        )
-        session.add(run)
+        run = session.get(ImportRun, run_id) if run_id is not None else None
+        if run is None:
+            run = ImportRun(
+                org_id=project.org_id,
+                project_id=project.id,
+                source=source[:500],
+                format=format_name,
+                status="running",
+                created_by=actor.user_id if actor else None,
+                created_at=now,
+                heartbeat_at=now,
+            )
+            session.add(run)
+        else:
+            run.format, run.heartbeat_at = format_name, now
         session.commit()
         report = ImportReport(import_id=run.id)
         ctx = RecordContext(project.kind, project.org_id, blobs, allowed_roots, max_item_bytes)
     staging = bulk.Staging(run.id, project.org_id, project.id, project.overlap, now)
     try:
-        _stage_all(db, staging, records, ItemRows(ctx), report, progress)
+        counted = _ProgressWriter(db, run.id).count(records)
+        _stage_all(db, staging, counted, ItemRows(ctx), report, progress)
         with db.write() as session:
             bulk.publish_import(session, run.id)
             _finish(session, run.id, "done", report, started)
@@ -118,6 +128,27 @@ def import_records(
         raise
     report.seconds = time.perf_counter() - started
     return report
+
+
+class _ProgressWriter:
+    """Shows how far an import has read (``records``) while it runs, at most one short write a second."""
+
+    def __init__(self, db: Database, import_id: int) -> None:
+        self.db, self.import_id = db, import_id
+
+    def count(self, records: Iterable[SourceRecord]) -> Iterator[SourceRecord]:
+        last = time.monotonic()
+        for seen, record in enumerate(records, start=1):
+            yield record
+            if time.monotonic() - last >= PROGRESS_SECONDS:
+                last = time.monotonic()
+                with self.db.write() as session:
+                    session.execute(
+                        sa.update(ImportRun)
+                        .where(ImportRun.id == self.import_id, ImportRun.status == "running")
+                        .values(records=seen, heartbeat_at=utcnow())
+                    )
+                    session.commit()
 
 
 @dataclass
@@ -284,6 +315,7 @@ def import_path(
     progress: Callable[[int], None] | None = None,
     source_name: str | None = None,
     max_expanded_bytes: int | None = None,
+    run_id: int | None = None,
 ) -> ImportReport:
     """Import a file (JSON, JSONL, CSV, optionally .gz) or a folder of media files.
 
@@ -297,7 +329,7 @@ def import_path(
             return import_records(
                 db, actor, project_id, read_folder(path), source=source_name or str(path), format_name=fmt,
                 blobs=blobs, allowed_roots=[path.resolve(), *allowed_roots], max_item_bytes=max_item_bytes,
-                org_id=org_id, progress=progress,
+                org_id=org_id, progress=progress, run_id=run_id,
             )  # fmt: skip
         with open_source(path) as opened:
             stream = opened
@@ -307,7 +339,7 @@ def import_path(
             return import_records(
                 db, actor, project_id, records,
                 source=source_name or str(path), format_name=fmt, blobs=blobs, allowed_roots=allowed_roots,
-                max_item_bytes=max_item_bytes, org_id=org_id, progress=progress,
+                max_item_bytes=max_item_bytes, org_id=org_id, progress=progress, run_id=run_id,
             )  # fmt: skip
     except FormatError as err:
         raise Invalid(str(err), field=err.field) from None
@@ -360,9 +392,13 @@ def discard_stale_imports(db: Database) -> int:
             sa.select(ImportRun.id).where(ImportRun.status == "running", ImportRun.heartbeat_at < cutoff)
         ).all()
     for import_id in stale:
-        report = ImportReport(import_id=import_id)
-        _discard(db, import_id, report, time.perf_counter(), RuntimeError("the importing process stopped"))
+        fail_import(db, import_id, RuntimeError("the importing process stopped"))
     return len(stale)
+
+
+def fail_import(db: Database, import_id: int, err: BaseException) -> None:
+    """Roll back whatever an import staged and mark it failed with ``err`` (stopped from outside its run)."""
+    _discard(db, import_id, ImportReport(import_id=import_id), time.perf_counter(), err)
 
 
 def get_import(db: Database, actor: Actor, import_id: int) -> ImportRun:

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from kolam.errors import Invalid, NotFound
-from kolam.services import audit
+from kolam.services import audit, media
 from kolam.services.assignment import item_payload
 from kolam.services.context import Actor
 from kolam.services.projects import get_project
@@ -205,6 +205,7 @@ def _with_items_and_answers(session: Session, tasks: Sequence[Task]) -> list[dic
     if not ids:
         return []
     items = {i.id: i for i in session.scalars(sa.select(Item).where(Item.id.in_(ids)))}
+    sizes = media.display_sizes(session, ids)
     answers: dict[int, list[dict[str, Any]]] = {}
     for ann in session.scalars(
         sa.select(Annotation)
@@ -213,7 +214,11 @@ def _with_items_and_answers(session: Session, tasks: Sequence[Task]) -> list[dic
     ):
         answers.setdefault(ann.task_id, []).append(annotation_dict(ann))
     return [
-        {"task": task_dict(t), "item": item_payload(items[t.item_id]), "annotations": answers.get(t.item_id, [])}
+        {
+            "task": task_dict(t),
+            "item": item_payload(items[t.item_id], sizes.get(t.item_id)),
+            "annotations": answers.get(t.item_id, []),
+        }
         for t in tasks
     ]
 

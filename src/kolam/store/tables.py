@@ -299,3 +299,26 @@ class AuditEvent(Base):
     user_agent: Mapped[str | None] = mapped_column(sa.String(300))
     at: Mapped[datetime]
     details: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class Derivative(Base):
+    """What annotators download instead of an item's original: a display image or audio, waveform peaks.
+
+    One row per (item, kind); ``error`` set means the original could not be derived (the original is served).
+    ``width``/``height`` are the original's pixel size as a browser shows it (EXIF orientation applied).
+    """
+
+    __tablename__ = "derivatives"
+    item_id: Mapped[int] = mapped_column(
+        BigId, sa.ForeignKey("items.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
+    )
+    kind: Mapped[str] = mapped_column(sa.String(16), primary_key=True)
+    version: Mapped[int]
+    blob_key: Mapped[str | None] = mapped_column(sa.String(200))
+    mime_type: Mapped[str | None] = mapped_column(sa.String(100))
+    size_bytes: Mapped[int | None]
+    width: Mapped[int | None]
+    height: Mapped[int | None]
+    duration: Mapped[float | None]
+    error: Mapped[str | None] = mapped_column(sa.Text)
+    created_at: Mapped[datetime]
