@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, FastAPI
 from fastapi.middleware.gzip import GZipMiddleware
+from starlette.concurrency import run_in_threadpool
 
 from kolam import __version__
 from kolam.api import errors, web
@@ -14,16 +15,21 @@ from kolam.api.routes import annotations as annotation_routes
 from kolam.api.routes import (
     audit,
     auth,
+    dashboard,
     exports,
     health,
     imports,
     items,
+    media,
     members,
     organizations,
     projects,
     tasks,
     tokens,
 )
+from kolam.jobs.consumer import JobRunner
+from kolam.jobs.queue import build_jobs
+from kolam.services.import_queue import recover_queued_imports, spool_root
 from kolam.services.imports import discard_stale_imports
 from kolam.settings import Settings, get_settings
 from kolam.store.blobs import BlobStore
@@ -44,13 +50,23 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None, 
     database = db or open_database(settings)
 
     @asynccontextmanager
-    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if migrate:
             upgrade(database)
         discard_stale_imports(database)
-        yield
-        if db is None:
-            database.dispose()
+        jobs = build_jobs(settings, db=database, blobs=app.state.blobs)
+        app.state.jobs = jobs
+        for import_id, spooled in recover_queued_imports(database, spool_root(settings.data_dir)):
+            jobs.enqueue_import(import_id, spooled)
+        runner = JobRunner(jobs, settings.job_workers)
+        runner.start()
+        try:
+            yield
+        finally:
+            await run_in_threadpool(runner.stop)
+            jobs.close()
+            if db is None:
+                database.dispose()
 
     app = FastAPI(
         title="Kolam",
@@ -67,8 +83,8 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None, 
     errors.install(app)
     app.add_middleware(GZipMiddleware, minimum_size=1024)
     api = APIRouter(prefix=API_PREFIX)
-    for module in (health, auth, organizations, members, tokens, projects, imports, tasks, annotation_routes,
-                   items, exports, audit):  # fmt: skip
+    for module in (health, auth, organizations, members, tokens, projects, dashboard, imports, tasks,
+                   annotation_routes, items, media, exports, audit):  # fmt: skip
         api.include_router(module.router)
     app.include_router(api)
     web.install(app)
