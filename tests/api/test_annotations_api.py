@@ -145,6 +145,26 @@ def test_batch_submit_reports_each_answer(app_client: TestClient, leased):
     assert results[3]["replayed"] is True and results[3]["annotation_id"] == results[0]["annotation_id"]
 
 
+def test_batch_says_which_answers_came_late_and_whether_they_count(app_client: TestClient, leased, db):
+    """An outbox syncing after an outage: the lease ran out meanwhile, the task still wants answers."""
+    import sqlalchemy as sa
+
+    annotator, project, tasks = leased
+    with db.write() as s:
+        s.execute(
+            sa.text("UPDATE leases SET expires_at = :past WHERE task_id = :t"),
+            {"past": "2020-01-01 00:00:00", "t": tasks[0]["task_id"]},
+        )
+        s.commit()
+    answers = [
+        {"task_id": t["task_id"], "client_id": str(uuid.uuid4()), "value": {"labels": ["ok"]}} for t in tasks[:2]
+    ]
+    results = app_client.post(
+        f"/api/v1/projects/{project.id}/annotations/batch", headers=annotator.headers, json={"annotations": answers}
+    ).json()["results"]
+    assert [(r["ok"], r["late"], r["counted"]) for r in results] == [(True, True, True), (True, False, True)]
+
+
 def test_skip_with_reason_and_it_never_comes_back(app_client: TestClient, leased):
     annotator, project, tasks = leased
     skipped = app_client.post(

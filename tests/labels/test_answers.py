@@ -101,8 +101,8 @@ def test_an_unknown_class_names_its_position_and_the_allowed_ones():
 @pytest.mark.parametrize(
     ("value", "field", "says"),
     [
-        ({}, "value.labels", "Field required"),
-        ({"labels": []}, "value.labels", "at least 1 item"),
+        ({}, "value.labels", "choose at least one label"),
+        ({"labels": []}, "value.labels", "choose at least one label"),
         ({"labels": "cat"}, "value.labels", "valid list"),
         ({"labels": [1]}, "value.labels[0]", "valid string"),
         ({"labels": [None]}, "value.labels[0]", "valid string"),
@@ -116,9 +116,9 @@ def test_a_class_answer_of_the_wrong_shape_names_the_field(value: dict[str, Any]
     assert says in err.message
 
 
-def test_an_unclear_image_still_needs_a_class():
-    """Unlike text moderation, where 'unclear' alone is an answer (see below)."""
-    assert refused(SINGLE, {"labels": [], "unclear": True}).field == "value.labels"
+def test_unclear_alone_is_an_answer_for_images_as_for_text():
+    """A blank or unrecognisable image: "can't tell" is the honest answer, with or without a best guess."""
+    assert validate_answer(SINGLE, {"labels": [], "unclear": True})["labels"] == []
     assert validate_answer(SINGLE, {"labels": ["owl"], "unclear": True})["unclear"] is True
 
 

@@ -29,7 +29,9 @@ class _Answer(BaseModel):
 
 
 class ClassesAnswer(_Answer):
-    labels: list[str] = Field(min_length=1)
+    """Classes for an item; none at all only when the annotator marks it unclear (a "can't tell" answer)."""
+
+    labels: list[str] = Field(default_factory=list)
 
 
 class Span(BaseModel):
@@ -46,7 +48,6 @@ class Span(BaseModel):
 
 
 class TextClassesAnswer(ClassesAnswer):
-    labels: list[str] = Field(default_factory=list)
     spans: list[Span] = Field(default_factory=list)
 
 
@@ -105,6 +106,8 @@ def _known(name: str, schema: LabelSchemaDef, field: str) -> None:
 
 
 def _check_classes(answer: ClassesAnswer, schema: ImageClassesSchema | TextClassesSchema) -> None:
+    if not answer.labels and not answer.unclear:
+        raise Invalid("invalid answer: value.labels: choose at least one label", field="value.labels")
     for i, name in enumerate(answer.labels):
         _known(name, schema, f"value.labels[{i}]")
     if len(set(answer.labels)) != len(answer.labels):
@@ -125,8 +128,6 @@ def validate_answer(schema: LabelSchemaDef, value: Any, *, text_length: int | No
     elif isinstance(schema, TextClassesSchema):
         parsed = _parse(TextClassesAnswer, value)
         assert isinstance(parsed, TextClassesAnswer)
-        if not parsed.labels and not parsed.unclear:
-            raise Invalid("invalid answer: value.labels: choose at least one label", field="value.labels")
         _check_classes(parsed, schema)
         _check_spans(parsed, schema, text_length)
     elif isinstance(schema, ImageBoxesSchema):

@@ -59,6 +59,8 @@ def submit_batch(project_id: int, body: BatchIn, session: WriteSession, actor: C
                 ok=o.error is None,
                 annotation_id=o.result.annotation.id if o.result else None,
                 replayed=o.result.replayed if o.result else False,
+                late=o.result.annotation.late if o.result else False,
+                counted=o.result.annotation.counted if o.result else False,
                 error=o.error.as_dict() if o.error else None,
             )
             for o in outcomes

@@ -79,6 +79,8 @@ class BatchResultOut(BaseModel):
     ok: bool
     annotation_id: int | None = None
     replayed: bool = False
+    late: bool = Field(default=False, description="Arrived after its lease ended (kept; counted if still wanted).")
+    counted: bool = Field(default=False, description="Counts towards the answers the task wants.")
     error: dict[str, Any] | None = None
 
 
