@@ -86,6 +86,7 @@ class Factory:
                     created_at=datetime.now(UTC),
                 )
             )
+            s.commit()
 
     def task_ids(self, project: Project) -> list[int]:
         with self.db.read() as s:

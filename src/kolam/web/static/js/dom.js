@@ -12,11 +12,21 @@ export function h(spec, attrs = {}, ...children) {
     if (key.startsWith("on") && typeof value === "function") el.addEventListener(key.slice(2), value);
     else if (key === "dataset") Object.assign(el.dataset, value);
     else if (key === "style" && typeof value === "object") Object.assign(el.style, value);
-    else if (key in el && !key.includes("-")) el[key] = value;
+    else if (key in el && !key.includes("-") && setProperty(el, key, value)) continue;
     else el.setAttribute(key, value === true ? "" : String(value));
   }
   append(el, children);
   return el;
+}
+
+/** Set a DOM property; false for read-only ones (like <input list>), which then go in as attributes. */
+function setProperty(el, key, value) {
+  try {
+    el[key] = value; // modules are strict: a read-only property throws
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function append(el, children) {

@@ -22,6 +22,13 @@ export function keyName(event) {
   return [...mods, key].join("+");
 }
 
+/** "Shift+S" and "shift+s" name the same key as keyName() makes of the event: the letter in lower case. */
+function normalize(key) {
+  const parts = key.split("+");
+  const last = parts.pop();
+  return [...parts, last.length === 1 ? last.toLowerCase() : last].join("+");
+}
+
 /** A set of hotkeys for one screen; `dispose()` when leaving it. */
 export class Hotkeys {
   constructor(root = document) {
@@ -37,7 +44,7 @@ export class Hotkeys {
    * those), `group` (heading in the help overlay). Returns a function that removes the binding.
    */
   register(key, description, handler, { whileTyping = false, group = "General" } = {}) {
-    const normalized = key.length === 1 ? key.toLowerCase() : key;
+    const normalized = normalize(key);
     const binding = { key, description, handler, whileTyping, group };
     this.bindings.set(normalized, binding);
     return () => {

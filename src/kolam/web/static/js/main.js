@@ -21,6 +21,7 @@ const ROUTES = [
 ];
 
 let cleanup = null;
+let routing = 0;
 let me = null;
 
 export function navigate(hash) {
@@ -52,6 +53,7 @@ function renderNav() {
 }
 
 async function route() {
+  const generation = ++routing; // a later navigation makes this one stale
   const hash = location.hash || "#/";
   if (cleanup) {
     try {
@@ -70,14 +72,21 @@ async function route() {
       return;
     }
   }
+  if (generation !== routing) return;
   renderNav();
   for (const [pattern, path] of ROUTES) {
     const match = hash.match(pattern);
     if (!match) continue;
     try {
       const page = await import(path);
+      if (generation !== routing) return;
       mount(view);
-      cleanup = (await page.render(view, match.slice(1), me)) || null;
+      const done = (await page.render(view, match.slice(1), me)) || null;
+      if (generation !== routing) {
+        if (done) done(); // the person moved on while this page was rendering
+        return;
+      }
+      cleanup = done;
       if (!view.contains(document.activeElement)) view.focus({ preventScroll: true });
     } catch (err) {
       if (err instanceof ApiError && err.status === 401) return signedOut();

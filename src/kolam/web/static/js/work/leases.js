@@ -1,0 +1,123 @@
+// The leased batch: tasks held for this annotator, kept in IndexedDB so a reload (even offline) resumes them,
+// topped up while the link is up, and renewed while the annotator works so nobody else is handed them.
+
+import { get, post } from "../api.js";
+import * as idb from "./idb.js";
+import { drop, prefetch } from "./media_cache.js";
+
+export const BATCH_SIZE = 20;
+export const TOP_UP_AT = 5;
+
+export class Batch {
+  /** `queued()` → Set of task ids already answered or skipped in the outbox (never shown again). */
+  constructor(projectId, owner, leaseSeconds, queued) {
+    this.queued = queued;
+    this.dryUntil = 0;
+    this.projectId = projectId;
+    this.owner = owner;
+    this.leaseSeconds = leaseSeconds || 600;
+    this.tasks = [];
+    this.toppingUp = null;
+    this.renewTimer = null;
+  }
+
+  /** Tasks from IndexedDB; when online, reconciled with the leases the server says we hold. */
+  async load(skipIds) {
+    const mine = (await idb.getAll("tasks"))
+      .filter((r) => r.owner === this.owner && r.project_id === this.projectId)
+      .sort((a, b) => a.seq - b.seq);
+    let tasks = mine.map((r) => r.task).filter((t) => !skipIds.has(t.task_id));
+    if (navigator.onLine) {
+      try {
+        const held = await get(`projects/${this.projectId}/leases`);
+        const heldIds = new Set(held.map((t) => t.task_id));
+        const fresh = new Map(held.map((t) => [t.task_id, t]));
+        // A task whose lease is gone may already be someone else's: let it go. Keep local order.
+        tasks = tasks.filter((t) => heldIds.has(t.task_id)).map((t) => ({ ...fresh.get(t.task_id), item: t.item }));
+        const known = new Set(tasks.map((t) => t.task_id));
+        tasks.push(...held.filter((t) => !known.has(t.task_id) && !skipIds.has(t.task_id)));
+        await this.save(tasks, mine.map((r) => r.task_id));
+      } catch (err) {
+        if (!err.offline) throw err;
+      }
+    }
+    this.tasks = tasks;
+    prefetch(tasks);
+    return tasks;
+  }
+
+  async save(tasks, removeIds = []) {
+    const base = Date.now();
+    const rows = tasks.map((task, i) => ({
+      task_id: task.task_id, owner: this.owner, project_id: this.projectId, seq: base + i, task,
+    }));
+    await idb.replace("tasks", removeIds, rows);
+  }
+
+  current() {
+    return this.tasks[0] || null;
+  }
+
+  /** Take the current task out of the batch (answered or skipped) and let its media go. */
+  async finish(taskId) {
+    const task = this.tasks.find((t) => t.task_id === taskId);
+    this.tasks = this.tasks.filter((t) => t.task_id !== taskId);
+    await idb.remove("tasks", taskId);
+    if (task) drop(task).catch(() => {});
+  }
+
+  /** Lease more when few remain; returns the number of new tasks (0 when offline or the queue is empty). */
+  async topUp({ force = false } = {}) {
+    if (!navigator.onLine || (!force && (this.tasks.length > TOP_UP_AT || Date.now() < this.dryUntil))) return 0;
+    if (this.toppingUp) return this.toppingUp;
+    this.toppingUp = (async () => {
+      try {
+        const count = BATCH_SIZE - this.tasks.length;
+        if (count <= 0) return 0;
+        const reply = await post(`projects/${this.projectId}/next?count=${count}`);
+        // Fewer than asked: the queue is dry for now; the empty screen's recheck (forced) asks again.
+        if (reply.length < count) this.dryUntil = Date.now() + 30_000;
+        // An expired lease the server hands back while its answer still waits in the outbox is not new work.
+        const known = new Set([...this.tasks.map((t) => t.task_id), ...(await this.queued())]);
+        const leased = reply.filter((t) => !known.has(t.task_id));
+        if (!leased.length) return 0;
+        await this.save(leased);
+        this.tasks.push(...leased);
+        prefetch(leased);
+        return leased.length;
+      } catch (err) {
+        if (err.offline) return 0;
+        throw err;
+      } finally {
+        this.toppingUp = null;
+      }
+    })();
+    return this.toppingUp;
+  }
+
+  /** Renew every held lease at half its time, while online; a lease lost meanwhile is noted on its task. */
+  startRenewals() {
+    const every = Math.max(5, Math.min(300, this.leaseSeconds / 2)) * 1000;
+    this.renewTimer = setInterval(() => this.renewAll(), every);
+  }
+
+  async renewAll() {
+    if (!navigator.onLine) return;
+    for (const task of [...this.tasks]) {
+      try {
+        const lease = await post(`tasks/${task.task_id}/renew`);
+        task.expires_at = lease.expires_at;
+        task.lease_lost = false;
+      } catch (err) {
+        if (err.offline) return;
+        if (err.status === 401) throw err;
+        task.lease_lost = true; // answering it may still count, if the task still wants answers
+      }
+    }
+    await this.save(this.tasks);
+  }
+
+  stop() {
+    clearInterval(this.renewTimer);
+  }
+}
