@@ -23,16 +23,16 @@ def next_tasks(
     actor: CurrentActor,
     settings: SettingsDep,
     count: Annotated[int, Query(ge=1, description="How many tasks to lease at once (browser prefetch).")] = 1,
+    resume: Annotated[
+        bool, Query(description="First the tasks you already hold, then new ones up to `count` (a fresh start).")
+    ] = False,
 ) -> Response:
     """Lease up to `count` tasks; an empty list means there is no work for you now."""
-    leased = assignment.lease_tasks(
-        session,
-        actor,
-        project_id,
-        count=count,
-        max_batch=settings.max_batch,
+    lease = assignment.resume_and_lease if resume else assignment.lease_tasks
+    leased = lease(
+        session, actor, project_id, count=count, max_batch=settings.max_batch,
         default_lease_seconds=settings.lease_seconds,
-    )
+    )  # fmt: skip
     return _leased.response(leased)
 
 

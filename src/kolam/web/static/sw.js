@@ -40,7 +40,6 @@ const SHELL = [
   "/static/js/interfaces/boxes_keys.js",
   "/static/js/interfaces/boxes_pointer.js",
   "/static/js/interfaces/boxes_stage.js",
-  "/static/js/interfaces/focus.js",
   "/static/js/interfaces/transcription.js",
   "/static/js/interfaces/segments.js",
   "/static/js/interfaces/waveform.js",

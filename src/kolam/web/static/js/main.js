@@ -63,9 +63,13 @@ async function route() {
     }
     cleanup = null;
   }
+  const found = ROUTES.find(([pattern]) => pattern.test(hash));
+  // Fetch the page's module while we learn who is signed in: on a 500 ms link every round trip shows.
+  const pageModule = found ? import(found[1]) : null;
+  pageModule?.then((page) => page.prefetch?.(hash.match(found[0]).slice(1))).catch(() => {}); // reported below
   if (hash !== "#/login" && !me) {
     try {
-      me = await whoAmI();
+      me = await signedInMember();
     } catch (err) {
       if (err instanceof ApiError && err.status === 401) return navigate("#/login");
       mount(view, h("p.error", {}, `Cannot reach Kolam: ${err.message}`));
@@ -74,11 +78,11 @@ async function route() {
   }
   if (generation !== routing) return;
   renderNav();
-  for (const [pattern, path] of ROUTES) {
+  if (found) {
+    const [pattern] = found;
     const match = hash.match(pattern);
-    if (!match) continue;
     try {
-      const page = await import(path);
+      const page = await pageModule;
       if (generation !== routing) return;
       mount(view);
       const done = (await page.render(view, match.slice(1), me)) || null;
@@ -98,6 +102,24 @@ async function route() {
   mount(view, h("p", {}, "No such page. "), h("a", { href: "#/" }, "Back to projects"));
 }
 
+/**
+ * Who is signed in: the copy kept at sign-in answers at once (no round trip before the first task) and is
+ * checked in the background; a session that ended shows the login page.
+ */
+async function signedInMember() {
+  const cached = localStorage.getItem("kolam.me");
+  if (!cached) return whoAmI();
+  whoAmI()
+    .then((fresh) => {
+      me = fresh;
+      renderNav();
+    })
+    .catch((err) => {
+      if (err instanceof ApiError && err.status === 401) signedOut();
+    });
+  return JSON.parse(cached);
+}
+
 /** Called by the login page once signed in. */
 export function signedIn(member) {
   me = member;
@@ -109,7 +131,14 @@ window.addEventListener("unhandledrejection", (e) => {
   if (e.reason instanceof ApiError && e.reason.status === 401) signedOut();
   else if (e.reason) toast(e.reason.message || String(e.reason), { error: true });
 });
+// The service worker precaches the whole shell; on a thin link that must not compete with the first task's
+// downloads, so it is registered a little after the page has loaded.
+const SERVICE_WORKER_DELAY_MS = 3000;
 if ("serviceWorker" in navigator) {
-  navigator.serviceWorker.register("/sw.js").catch((err) => console.warn("service worker not installed", err));
+  window.addEventListener("load", () =>
+    setTimeout(() => {
+      navigator.serviceWorker.register("/sw.js").catch((err) => console.warn("service worker not installed", err));
+    }, SERVICE_WORKER_DELAY_MS),
+  );
 }
 route();

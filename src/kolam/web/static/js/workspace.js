@@ -19,30 +19,63 @@ const RECHECK_MS = 30_000;
 const shift = (letter) => `Shift+${letter.toUpperCase()}`;
 
 /** The project (GET /projects/{id}), remembered so a reload offline still knows its kind and schema. */
+async function fetchProject(projectId) {
+  const project = await get(`projects/${projectId}`);
+  await idb.put("meta", project, `project:${projectId}`);
+  return project;
+}
+
+/** The remembered project at once (refreshed in the background for next time), else the server's. */
 async function loadProject(projectId) {
-  try {
-    const project = await get(`projects/${projectId}`);
-    await idb.put("meta", project, `project:${projectId}`);
-    return project;
-  } catch (err) {
-    const cached = err.offline && (await idb.get("meta", `project:${projectId}`));
-    if (cached) return cached;
-    throw err;
-  }
+  const cached = await idb.get("meta", `project:${projectId}`);
+  if (!cached) return fetchProject(projectId);
+  if (navigator.onLine) fetchProject(projectId).catch(() => {});
+  return cached;
+}
+
+// The interface of each project kind (contract D) and its style, loaded together while the batch is leased.
+const INTERFACES = {
+  image_classes: { module: "./interfaces/image_classes.js", stylesheet: "/static/css/classes.css" },
+  text_classes: { module: "./interfaces/text_classes.js", stylesheet: "/static/css/classes.css" },
+  image_boxes: { module: "./interfaces/image_boxes.js", stylesheet: "/static/css/boxes.css" },
+  transcription: { module: "./interfaces/transcription.js", stylesheet: "/static/css/transcription.css" },
+};
+
+async function loadInterface(kind) {
+  const spec = INTERFACES[kind];
+  if (!spec) throw new Error(`This browser app has no interface for projects of kind "${kind}"`);
+  const [module] = await Promise.all([import(spec.module), loadCss(spec.stylesheet)]);
+  return module;
+}
+
+const prefetched = new Map(); // project id → Promise of the project
+
+/** Called by the router before it knows who is signed in: start what needs nobody's name. */
+export function prefetch([projectIdText]) {
+  const projectId = Number(projectIdText);
+  const project = loadProject(projectId);
+  project.catch(() => {}); // render() reports a failure
+  prefetched.set(projectId, project);
 }
 
 export async function render(view, [projectIdText], me) {
   const projectId = Number(projectIdText);
-  await loadCss("/static/css/workspace.css");
+  const styled = loadCss("/static/css/workspace.css");
+  const projectLoaded = prefetched.get(projectId) || loadProject(projectId);
+  prefetched.delete(projectId);
+  const iface = projectLoaded.then((p) => loadInterface(p.kind));
+  iface.catch(() => {}); // awaited below
   await outbox.start(me);
   netstatus.show();
-  const project = await loadProject(projectId);
-  const iface = await import(`./interfaces/${project.kind}.js`);
-  const batch = new Batch(projectId, outbox.ownerKey(), project.lease_seconds, outbox.queuedTaskIds);
-  await batch.load(await outbox.queuedTaskIds());
-  const ws = new Workspace(view, project, batch, iface);
+  const batch = new Batch(projectId, outbox.ownerKey(), null, outbox.queuedTaskIds);
+  const loaded = batch.load(await outbox.queuedTaskIds());
+  let [project, module] = await Promise.all([projectLoaded, iface, loaded, styled]);
+  if (project.lease_seconds) batch.leaseSeconds = project.lease_seconds;
+  if (batch.tasks.some((t) => t.schema_version !== project.schema_version) && navigator.onLine) {
+    project = await fetchProject(projectId).catch(() => project); // the schema changed since it was remembered
+  }
+  const ws = new Workspace(view, project, batch, module);
   await ws.start();
-  setTimeout(() => ws.controller?.focus()); // after the router has focused the page
   return () => ws.destroy();
 }
 

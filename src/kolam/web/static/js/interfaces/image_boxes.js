@@ -1,13 +1,12 @@
 // The image_boxes interface (contract D): draw, select, move, resize and label boxes with mouse or keyboard.
 // Boxes live and are answered in ORIGINAL image pixels; the picture shown may be a smaller display copy.
 
-import { h, loadCss, toast } from "../dom.js";
+import { h, toast } from "../dom.js";
 import { BoxEditor } from "./boxes_editor.js";
 import { clampEdges, fromValue, toAnswer } from "./boxes_geometry.js";
 import { labelKeys, registerBoxKeys } from "./boxes_keys.js";
 import { attachPointer } from "./boxes_pointer.js";
 import { BoxStage, labelColor } from "./boxes_stage.js";
-import { focusSoon } from "./focus.js";
 
 /** Load the picture; its natural size is the original's only when no display copy exists. */
 async function loadImage(ctx) {
@@ -30,7 +29,6 @@ async function loadImage(ctx) {
 }
 
 export async function mount(root, ctx) {
-  await loadCss("/static/css/boxes.css");
   const labels = (ctx.schema.labels || []).filter((l) => !l.retired);
   const keys = labelKeys(labels);
   const image = await loadImage(ctx);
@@ -202,7 +200,7 @@ export async function mount(root, ctx) {
       return { boxes: ed.boxes.map((b) => toAnswer(b, image.width, image.height)) };
     },
     focus() {
-      focusSoon(el, () => viewport.focus({ preventScroll: true }));
+      viewport.focus({ preventScroll: true });
     },
     destroy() {
       destroyed = true;

@@ -1,14 +1,13 @@
 // image_classes: the image, fitted to the space (pixelated when tiny), and one button per class with its
 // hotkey. Single-label: a key selects, Enter submits. Multi-label: keys toggle. Ctrl+Z undoes.
 
-import { h, loadCss } from "../dom.js";
+import { h } from "../dom.js";
 import { ClassPicker, History } from "../work/class_picker.js";
 
 const GROUP = "Image classes";
 const TINY = 96; // px: below this an image is drawn with hard pixels, not blurred by smoothing
 
 export async function mount(root, ctx) {
-  await loadCss("/static/css/classes.css");
   const { task, schema, hotkeys } = ctx;
   const item = task.item;
   const history = new History();

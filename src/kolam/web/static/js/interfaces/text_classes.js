@@ -2,14 +2,13 @@
 // takes spans, the offending part marked: select it (Shift+arrows or mouse), press "h" to mark it with the
 // class chosen last. Span offsets are code points into item.text, as the server counts them.
 
-import { h, loadCss, mount as fill, toast } from "../dom.js";
+import { h, mount as fill, toast } from "../dom.js";
 import { ClassPicker, History } from "../work/class_picker.js";
 import { TextRegion } from "../work/text_region.js";
 
 const GROUP = "Text classes";
 
 export async function mount(root, ctx) {
-  await loadCss("/static/css/classes.css");
   const { task, schema, hotkeys } = ctx;
   const text = task.item.text ?? (task.item.content_url ? await (await ctx.media(task.item.content_url)).text() : "");
   const takesSpans = schema.spans !== false;

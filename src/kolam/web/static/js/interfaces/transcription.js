@@ -2,9 +2,8 @@
 // segments with times, text and language. Player keys carry modifiers and work while typing, so an annotator
 // never leaves the text box, and plain keys always reach the text box and the OS input method.
 
-import { h, loadCss } from "../dom.js";
+import { h } from "../dom.js";
 import { AudioPlayer } from "./audio_player.js";
-import { focusSoon } from "./focus.js";
 import { SegmentList, round3 } from "./segments.js";
 import { Waveform, computePeaks, timeLabel } from "./waveform.js";
 
@@ -49,7 +48,6 @@ function initialSegments(initial, duration, languages, language) {
 }
 
 export async function mount(root, ctx) {
-  await loadCss("/static/css/transcription.css");
   const item = ctx.task.item;
   const url = item.display_url || item.content_url;
   if (!url) throw new Error("This item has no audio to play.");
@@ -194,7 +192,7 @@ export async function mount(root, ctx) {
       return { segments };
     },
     focus() {
-      focusSoon(el, () => list.focusText() || canvas.focus());
+      if (!list.focusText()) canvas.focus();
     },
     destroy() {
       unregister.forEach((off) => off());

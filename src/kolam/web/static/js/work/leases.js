@@ -21,29 +21,56 @@ export class Batch {
     this.renewTimer = null;
   }
 
-  /** Tasks from IndexedDB; when online, reconciled with the leases the server says we hold. */
+  /**
+   * Tasks from IndexedDB, shown at once and reconciled with the leases the server says we hold in the
+   * background; with none here (a new laptop, cleared storage), what we hold plus new work in one call.
+   */
   async load(skipIds) {
     const mine = (await idb.getAll("tasks"))
       .filter((r) => r.owner === this.owner && r.project_id === this.projectId)
       .sort((a, b) => a.seq - b.seq);
-    let tasks = mine.map((r) => r.task).filter((t) => !skipIds.has(t.task_id));
-    if (navigator.onLine) {
-      try {
-        const held = await get(`projects/${this.projectId}/leases`);
-        const heldIds = new Set(held.map((t) => t.task_id));
-        const fresh = new Map(held.map((t) => [t.task_id, t]));
-        // A task whose lease is gone may already be someone else's: let it go. Keep local order.
-        tasks = tasks.filter((t) => heldIds.has(t.task_id)).map((t) => ({ ...fresh.get(t.task_id), item: t.item }));
-        const known = new Set(tasks.map((t) => t.task_id));
-        tasks.push(...held.filter((t) => !known.has(t.task_id) && !skipIds.has(t.task_id)));
-        await this.save(tasks, mine.map((r) => r.task_id));
-      } catch (err) {
-        if (!err.offline) throw err;
-      }
+    this.tasks = mine.map((r) => r.task).filter((t) => !skipIds.has(t.task_id));
+    if (this.tasks.length) {
+      prefetch(this.tasks);
+      if (navigator.onLine) this.reconcile(skipIds).catch((err) => console.warn("leases not reconciled", err));
+    } else if (navigator.onLine) {
+      await this.fresh(skipIds);
     }
-    this.tasks = tasks;
-    prefetch(tasks);
-    return tasks;
+    return this.tasks;
+  }
+
+  /** A fresh start: the tasks we hold, topped up to a batch (POST next?resume=true). */
+  async fresh(skipIds) {
+    try {
+      const reply = await post(`projects/${this.projectId}/next?count=${BATCH_SIZE}&resume=true`);
+      const queued = await this.queued();
+      const tasks = reply.filter((t) => !skipIds.has(t.task_id) && !queued.has(t.task_id));
+      if (reply.length < BATCH_SIZE) this.dryUntil = Date.now() + 30_000;
+      await this.save(tasks);
+      this.tasks = tasks;
+      prefetch(tasks);
+    } catch (err) {
+      if (!err.offline) throw err;
+    }
+  }
+
+  /**
+   * Drop tasks whose lease is gone (they may be someone else's now) and add ones we hold but lost track of.
+   * The task on screen stays: an answer to it is still kept, and counted if the task still wants answers.
+   */
+  async reconcile(skipIds) {
+    const held = await get(`projects/${this.projectId}/leases`);
+    const fresh = new Map(held.map((t) => [t.task_id, t]));
+    const onScreen = this.tasks[0];
+    const stale = this.tasks.filter((t) => t !== onScreen && !fresh.has(t.task_id));
+    this.tasks = this.tasks
+      .filter((t) => t === onScreen || fresh.has(t.task_id))
+      .map((t) => (fresh.has(t.task_id) ? { ...fresh.get(t.task_id), item: t.item } : t));
+    const known = new Set([...this.tasks.map((t) => t.task_id), ...(await this.queued())]);
+    const added = held.filter((t) => !known.has(t.task_id) && !skipIds.has(t.task_id));
+    this.tasks.push(...added);
+    await this.save(this.tasks, stale.map((t) => t.task_id));
+    prefetch(added);
   }
 
   async save(tasks, removeIds = []) {
