@@ -33,9 +33,12 @@ from typing import Any
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import WORK, Server, loadavg, machine, percentiles, record, say  # noqa: E402
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from common import WORK, Server, loadavg, machine, percentiles, record, say
 
-LINK = {"offline": False, "latency": 500, "downloadThroughput": 256_000 / 8, "uploadThroughput": 256_000 / 8}
+from tests.browser.thin_link import THIN as LINK
+from tests.browser.thin_link import ThinLink as Link
+
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
@@ -121,51 +124,6 @@ def item_sizes(base: str, project_id: int, batch: int = 20) -> dict[str, Any]:
     }
 
 
-class Link:
-    """Throttles the page and every service worker of the browser; counts the bytes on the wire."""
-
-    def __init__(self, browser: Any, context: Any, page: Any) -> None:
-        self.bytes = 0
-        self.requests: list[tuple[str, int]] = []
-        self._urls: dict[str, str] = {}
-        self.page_cdp = context.new_cdp_session(page)
-        self.page_cdp.send("Network.enable")
-        self.page_cdp.send("Network.emulateNetworkConditions", LINK)
-        self.page_cdp.on("Network.requestWillBeSent", lambda e: self._sent(e))
-        self.page_cdp.on("Network.loadingFinished", lambda e: self._finished(e))
-        self.browser_cdp = browser.new_browser_cdp_session()
-        self.workers: set[str] = set()
-        self.browser_cdp.on("Target.targetCreated", lambda e: self._target(e["targetInfo"]))
-        self.browser_cdp.on("Target.receivedMessageFromTarget", lambda e: self._worker_message(e))
-        self.browser_cdp.send("Target.setDiscoverTargets", {"discover": True})
-        for info in self.browser_cdp.send("Target.getTargets")["targetInfos"]:
-            self._target(info)
-
-    def _sent(self, event: dict[str, Any]) -> None:
-        self._urls[event["requestId"]] = event["request"]["url"]
-
-    def _finished(self, event: dict[str, Any]) -> None:
-        size = int(event.get("encodedDataLength", 0))
-        self.bytes += size
-        self.requests.append((self._urls.get(event["requestId"], "?"), size))
-
-    def _target(self, info: dict[str, Any]) -> None:
-        if info["type"] != "service_worker" or info["targetId"] in self.workers:
-            return
-        self.workers.add(info["targetId"])
-        session = self.browser_cdp.send("Target.attachToTarget", {"targetId": info["targetId"], "flatten": False})
-        for i, (method, params) in enumerate((("Network.enable", {}), ("Network.emulateNetworkConditions", LINK))):
-            message = json.dumps({"id": 1000 + i, "method": method, "params": params})
-            self.browser_cdp.send("Target.sendMessageToTarget", {"sessionId": session["sessionId"], "message": message})
-
-    def _worker_message(self, event: dict[str, Any]) -> None:
-        message = json.loads(event["message"])
-        if message.get("method") == "Network.requestWillBeSent":
-            self._sent(message["params"])
-        elif message.get("method") == "Network.loadingFinished":
-            self._finished(message["params"])
-
-
 def wait_task(page: Any, other_than: int | None = None, timeout: float = 60.0) -> int:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -186,9 +144,8 @@ def session_run(browser: Any, base: str, email: str, project_id: int, tasks: int
     page.goto(f"/#/projects/{project_id}/work", wait_until="commit")
     task = wait_task(page)
     first = time.perf_counter() - t0
-    shell = [(u, n) for u, n in link.requests if "/static/" in u or u.rstrip("/") == base]
+    shell = [(u, n) for u, n in link.requests if "/static/" in u or u.rstrip("/") == base]  # the app itself
     shell_wire = sum(n for _, n in shell)
-    bytes_before = link.bytes
     nexts: list[float] = []
     for _ in range(tasks - 1):
         page.keyboard.press(answer_key)
@@ -203,7 +160,15 @@ def session_run(browser: Any, base: str, email: str, project_id: int, tasks: int
     page.keyboard.press("Enter")
     page.wait_for_function("document.getElementById('net-status').dataset.pending === '0'", timeout=120_000)
     answered = len(nexts) + 1
-    per_task_wire = (link.bytes - bytes_before) / answered
+
+    # Every task leased costs its media, its share of the lease reply, its answer and any renewals: all that
+    # is not the app itself, divided by the tasks whose media came down (the batch runs ahead of the answers).
+    def is_shell(url: str) -> bool:
+        return "/static/" in url or url.rstrip("/") == base
+
+    tasks_fetched = len({url for url, _ in link.requests if "/display" in url or "/content" in url})
+    task_bytes = sum(n for url, n in link.requests if not is_shell(url))
+    per_task_wire = task_bytes / max(1, tasks_fetched)
     page.wait_for_function("navigator.serviceWorker && navigator.serviceWorker.controller !== null", timeout=60_000)
     page.wait_for_timeout(3000)  # let the worker finish precaching the shell
     t1 = time.perf_counter()
@@ -217,6 +182,7 @@ def session_run(browser: Any, base: str, email: str, project_id: int, tasks: int
         "answered": answered,
         "shell_files": len(shell),
         "shell_wire_bytes": shell_wire,
+        "tasks_fetched": tasks_fetched,
         "per_task_wire_bytes": round(per_task_wire),
         "warm_first_task_s": round(warm, 3),
     }
@@ -231,12 +197,16 @@ def audio_run(browser: Any, base: str, email: str, project_id: int) -> dict[str,
     page.goto(f"/#/projects/{project_id}/work", wait_until="commit")
     page.locator(".ws-interface[data-ready] audio").wait_for(state="attached", timeout=60_000)
     shown = time.perf_counter() - t0
-    page.evaluate("() => { const a = document.querySelector('.ws-interface audio');"
-                  " a.addEventListener('playing', () => { window.__playing = performance.now(); }, {once: true}); }")
+    page.evaluate(
+        "() => { const a = document.querySelector('.ws-interface audio');"
+        " a.addEventListener('playing', () => { window.__playing = performance.now(); }, {once: true}); }"
+    )
     t1 = time.perf_counter()
     page.keyboard.press("Control+Space")
-    page.wait_for_function("window.__playing !== undefined"
-                           " && document.querySelector('.ws-interface audio').currentTime > 0", timeout=30_000)
+    page.wait_for_function(
+        "window.__playing !== undefined && document.querySelector('.ws-interface audio').currentTime > 0",
+        timeout=30_000,
+    )
     start = time.perf_counter() - t1
     context.close()
     return {"task_shown_s": round(shown, 3), "play_key_to_sound_s": round(start, 3),

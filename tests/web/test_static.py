@@ -59,3 +59,24 @@ def test_the_offline_shell_holds_every_module_the_workspace_can_load() -> None:
 def test_the_annotators_shell_fits_its_byte_budget() -> None:
     total = sum(served(u).stat().st_size for u in shell_list())
     assert total <= SHELL_BUDGET, f"the offline shell is {total:,} bytes; the budget is {SHELL_BUDGET:,}"
+
+
+def test_the_workspace_preloads_exactly_what_each_interface_imports() -> None:
+    """workspace.js requests an interface's own modules together with it; the list must not drift."""
+    text = (STATIC_DIR / "js" / "workspace.js").read_text()
+    registry = text[text.index("const INTERFACES = {") : text.index("};", text.index("const INTERFACES = {"))]
+    core = {(STATIC_DIR / "js" / name).resolve() for name in ("dom.js", "api.js", "hotkeys.js")}
+    kinds = re.findall(r"\n  (\w+): \{(.*?)\n  \},", registry, flags=re.S)
+    assert {k for k, _ in kinds} == {"image_classes", "text_classes", "image_boxes", "transcription"}
+    for kind, body in kinds:
+        module = STATIC_DIR / "js" / re.search(r'module: "([^"]+)"', body).group(1)
+        assert (STATIC_DIR / "css" / re.search(r'stylesheet: "([^"]+)"', body).group(1)).exists(), kind
+        uses = {(STATIC_DIR / "js" / p).resolve() for p in re.findall(r'"([\w/]+\.js)"', body)} - {module.resolve()}
+        needed, todo = set(), imports_of(module)
+        while todo:
+            path = todo.pop()
+            if path not in needed and path not in core:
+                needed.add(path)
+                todo += imports_of(path)
+        names = sorted(p.name for p in uses), sorted(p.name for p in needed)
+        assert uses == needed, f"{kind}: preloads {names[0]}, imports {names[1]}"

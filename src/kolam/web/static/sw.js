@@ -23,6 +23,7 @@ const SHELL = [
   "/static/js/pages/login.js",
   "/static/js/workspace.js",
   "/static/js/work/attention.js",
+  "/static/js/work/early.js",
   "/static/js/work/class_picker.js",
   "/static/js/work/idb.js",
   "/static/js/work/leases.js",

@@ -16,8 +16,33 @@ export class ApiError extends Error {
   }
 }
 
+const early = new Map(); // "METHOD path" → the promise of a request started before its page had loaded
+
+/**
+ * Start a body-less request a page is about to make, so it travels while the page's code still downloads
+ * (on a 500 ms link each round trip saved shows); the page's own identical call then takes its answer.
+ */
+export function startEarly(method, path) {
+  const key = `${method} ${path}`;
+  if (early.has(key)) return;
+  const request = send(method, path, method === "GET" ? undefined : {});
+  request.catch(() => {}); // the page's own call reports a failure
+  early.set(key, request);
+}
+
 /** Call the API. `body` is sent as JSON unless it is a Blob/File (sent raw). Resolves to parsed JSON or null. */
-export async function api(method, path, body = undefined, { signal, headers = {} } = {}) {
+export async function api(method, path, body = undefined, opts = {}) {
+  const key = `${method} ${path}`;
+  const empty = body === undefined || (body?.constructor === Object && !Object.keys(body).length);
+  if (empty && early.has(key)) {
+    const request = early.get(key);
+    early.delete(key);
+    return request;
+  }
+  return send(method, path, body, opts);
+}
+
+async function send(method, path, body, { signal, headers = {} } = {}) {
   const init = { method, signal, credentials: "same-origin", headers: { "X-Kolam-Client": "web", ...headers } };
   if (body instanceof Blob) init.body = body;
   else if (body !== undefined) {

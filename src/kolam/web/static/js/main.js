@@ -3,14 +3,15 @@
 
 import { ApiError, whoAmI } from "./api.js";
 import { h, mount, toast } from "./dom.js";
+import { workspaceRequests } from "./work/early.js";
 
 const view = document.getElementById("view");
 
-// [pattern, module path, export name]; the first match wins. A page module exports
+// [pattern, module path, requests to start early]; the first match wins. A page module exports
 // `render(view, params, me)` and may return a cleanup function, called when the route changes.
 const ROUTES = [
   [/^#\/login$/, "./pages/login.js"],
-  [/^#\/projects\/(\d+)\/work$/, "./workspace.js"],
+  [/^#\/projects\/(\d+)\/work$/, "./workspace.js", workspaceRequests],
   [/^#\/projects\/new$/, "./pages/project_edit.js"],
   [/^#\/projects\/(\d+)\/edit$/, "./pages/project_edit.js"],
   [/^#\/projects\/(\d+)\/import$/, "./pages/import.js"],
@@ -64,9 +65,11 @@ async function route() {
     cleanup = null;
   }
   const found = ROUTES.find(([pattern]) => pattern.test(hash));
-  // Fetch the page's module while we learn who is signed in: on a 500 ms link every round trip shows.
+  // Fetch the page's module and its first data while we learn who is signed in: on a 500 ms link every
+  // round trip shows.
+  if (found?.[2] && hash !== "#/login") found[2](hash.match(found[0]).slice(1));
   const pageModule = found ? import(found[1]) : null;
-  pageModule?.then((page) => page.prefetch?.(hash.match(found[0]).slice(1))).catch(() => {}); // reported below
+  pageModule?.catch(() => {}); // awaited below; a failure is reported there
   if (hash !== "#/login" && !me) {
     try {
       me = await signedInMember();

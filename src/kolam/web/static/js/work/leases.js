@@ -2,10 +2,9 @@
 // topped up while the link is up, and renewed while the annotator works so nobody else is handed them.
 
 import { get, post } from "../api.js";
+import { BATCH_SIZE } from "./early.js";
 import * as idb from "./idb.js";
 import { drop, prefetch } from "./media_cache.js";
-
-export const BATCH_SIZE = 20;
 export const TOP_UP_AT = 5;
 
 export class Batch {

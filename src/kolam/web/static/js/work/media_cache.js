@@ -28,8 +28,9 @@ async function cachedResponse(url) {
     const download = (async () => {
       const response = await fetch(url, { credentials: "same-origin" });
       if (!response.ok) throw new Error(`could not load ${url} (${response.status})`);
-      // With the service worker in charge it has stored the response already (sw.js, cache-first).
-      if (!navigator.serviceWorker?.controller) await c.put(url, response);
+      // A service worker in charge has stored it already (sw.js, cache-first); one may also have taken charge
+      // while this download ran, having seen none of it: store it unless it is there.
+      if (!(await c.match(url))) await c.put(url, response);
     })().finally(() => inFlight.delete(url));
     inFlight.set(url, download);
   }
@@ -39,10 +40,15 @@ async function cachedResponse(url) {
   return stored;
 }
 
-/** Fetch a batch's media into the cache, a few at a time (a thin link shares badly among many requests). */
-export async function prefetch(tasks, { parallel = 3 } = {}) {
-  const urls = [...new Set(tasks.flatMap(mediaUrls))];
-  const queue = [...urls];
+/**
+ * Fetch a batch's media into the cache: the first task's alone (the annotator is waiting for it; on a thin
+ * link parallel downloads share the bandwidth and all finish late), then the rest two at a time.
+ */
+export async function prefetch(tasks, { parallel = 2 } = {}) {
+  if (!tasks.length) return;
+  const first = mediaUrls(tasks[0]);
+  await Promise.all(first.map((url) => cachedResponse(url).catch(() => {})));
+  const queue = [...new Set(tasks.slice(1).flatMap(mediaUrls))].filter((url) => !first.includes(url));
   const worker = async () => {
     while (queue.length) {
       const url = queue.shift();
@@ -53,7 +59,7 @@ export async function prefetch(tasks, { parallel = 3 } = {}) {
       }
     }
   };
-  await Promise.all(Array.from({ length: Math.min(parallel, urls.length) }, worker));
+  await Promise.all(Array.from({ length: Math.min(parallel, queue.length) }, worker));
 }
 
 /** ctx.media(url): the media as a Blob, from the cache when there. */
