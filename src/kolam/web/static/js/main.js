@@ -134,14 +134,15 @@ window.addEventListener("unhandledrejection", (e) => {
   if (e.reason instanceof ApiError && e.reason.status === 401) signedOut();
   else if (e.reason) toast(e.reason.message || String(e.reason), { error: true });
 });
-// The service worker precaches the whole shell; on a thin link that must not compete with the first task's
-// downloads, so it is registered a little after the page has loaded.
-const SERVICE_WORKER_DELAY_MS = 3000;
-if ("serviceWorker" in navigator) {
-  window.addEventListener("load", () =>
-    setTimeout(() => {
-      navigator.serviceWorker.register("/sw.js").catch((err) => console.warn("service worker not installed", err));
-    }, SERVICE_WORKER_DELAY_MS),
-  );
+// The service worker precaches the whole shell (~50 KB on the wire); on a thin link that must not compete
+// with the first task's downloads, so it is registered once a task is on screen ("kolam:task-shown"), or a
+// while after the page loaded for pages without tasks.
+const SERVICE_WORKER_DELAY_MS = 10_000;
+function registerServiceWorker() {
+  if (registerServiceWorker.done || !("serviceWorker" in navigator)) return;
+  registerServiceWorker.done = true;
+  navigator.serviceWorker.register("/sw.js").catch((err) => console.warn("service worker not installed", err));
 }
+window.addEventListener("kolam:task-shown", registerServiceWorker, { once: true });
+window.addEventListener("load", () => setTimeout(registerServiceWorker, SERVICE_WORKER_DELAY_MS));
 route();

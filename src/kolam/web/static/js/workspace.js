@@ -246,6 +246,7 @@ class Workspace {
         });
       }
       root.dataset.ready = "true"; // keys now reach the interface (tests and tools wait for this)
+      window.dispatchEvent(new Event("kolam:task-shown"));
     } catch (err) {
       mount(this.stage, h("p.error", { role: "alert" }, `This task could not be shown: ${err.message}. Skip it (Shift+S).`));
     }
