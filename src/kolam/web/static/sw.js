@@ -20,6 +20,7 @@ const SHELL = [
   "/static/js/api.js",
   "/static/js/dom.js",
   "/static/js/hotkeys.js",
+  "/static/js/markdown.js",
   "/static/js/pages/login.js",
   "/static/js/workspace.js",
   "/static/js/work/attention.js",

@@ -5,6 +5,7 @@
 import { get } from "./api.js";
 import { formatDuration, h, loadCss, mount, toast } from "./dom.js";
 import { Hotkeys } from "./hotkeys.js";
+import { renderMarkdown } from "./markdown.js";
 import { attentionPanel } from "./work/attention.js";
 import * as idb from "./work/idb.js";
 import { Batch } from "./work/leases.js";
@@ -129,7 +130,7 @@ class Workspace {
     this.counts = h("span.ws-counts");
     this.instructions = h("details.ws-instructions", { open: !!p.instructions },
       h("summary", {}, "Instructions (Shift+I)"),
-      h("div.ws-instructions-text", {}, p.instructions || "No instructions for this project."));
+      h("div.ws-instructions-text", {}, p.instructions ? renderMarkdown(p.instructions) : "No instructions for this project."));
     const [attention, stopAttention] = attentionPanel();
     this.stops.push(stopAttention);
     mount(
