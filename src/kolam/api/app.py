@@ -29,8 +29,7 @@ from kolam.api.routes import (
 )
 from kolam.jobs.consumer import JobRunner
 from kolam.jobs.queue import build_jobs
-from kolam.services.import_queue import recover_queued_imports, spool_root
-from kolam.services.imports import discard_stale_imports
+from kolam.services.import_queue import discard_stale_imports, recover_queued_imports, spool_root
 from kolam.settings import Settings, get_settings
 from kolam.store.blobs import BlobStore
 from kolam.store.db import Database, create_database

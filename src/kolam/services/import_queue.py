@@ -2,7 +2,8 @@
 'queued', and a job runs it (``kolam.jobs``), updating its progress; GET /imports/{id} shows how far it got.
 
 A queued import is claimed by one atomic update (queued → running), so a job enqueued twice (after a restart,
-say) runs once. The spool file is the job's input and is removed when the job ends.
+say) runs once. The spool file is the job's input and is removed when the job ends. At start-up the server
+rolls back imports a dead process left running and queues again those still waiting.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import sqlalchemy as sa
 from kolam.errors import Invalid, KolamError
 from kolam.formats import FormatError, detect_format
 from kolam.services.context import Actor
-from kolam.services.imports import fail_import, import_path
+from kolam.services.imports import STALE_AFTER, fail_import, import_path
 from kolam.services.projects import get_project
 from kolam.store.db import Database
 from kolam.store.tables import ImportRun
@@ -122,3 +123,15 @@ def recover_queued_imports(db: Database, root: Path) -> list[tuple[int, Path]]:
         error = Invalid("the server stopped before this import ran and its upload is gone; upload it again")
         fail_import(db, run.id, error)
     return again
+
+
+def discard_stale_imports(db: Database) -> int:
+    """Imports whose process died mid-way (no heartbeat for a while) are rolled back; run at start-up."""
+    cutoff = utcnow() - STALE_AFTER
+    with db.read() as session:
+        stale = session.scalars(
+            sa.select(ImportRun.id).where(ImportRun.status == "running", ImportRun.heartbeat_at < cutoff)
+        ).all()
+    for import_id in stale:
+        fail_import(db, import_id, RuntimeError("the importing process stopped"))
+    return len(stale)

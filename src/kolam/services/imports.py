@@ -384,18 +384,6 @@ def inside_roots(path: Path, roots: Sequence[Path]) -> bool:
     return any(resolved.is_relative_to(root.resolve()) for root in roots)
 
 
-def discard_stale_imports(db: Database) -> int:
-    """Imports whose process died mid-way (no heartbeat for a while) are rolled back; run at start-up."""
-    cutoff = utcnow() - STALE_AFTER
-    with db.read() as session:
-        stale = session.scalars(
-            sa.select(ImportRun.id).where(ImportRun.status == "running", ImportRun.heartbeat_at < cutoff)
-        ).all()
-    for import_id in stale:
-        fail_import(db, import_id, RuntimeError("the importing process stopped"))
-    return len(stale)
-
-
 def fail_import(db: Database, import_id: int, err: BaseException) -> None:
     """Roll back whatever an import staged and mark it failed with ``err`` (stopped from outside its run)."""
     _discard(db, import_id, ImportReport(import_id=import_id), time.perf_counter(), err)
