@@ -18,7 +18,7 @@ from typing import Any, Protocol, cast
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from kolam.errors import Conflict, Forbidden, Invalid, NotFound
+from kolam.errors import Conflict, Forbidden, Invalid, KolamError, NotFound
 from kolam.services import audit, media
 from kolam.services.context import Actor
 from kolam.services.projects import WorkProject, work_project
@@ -253,7 +253,44 @@ def _own_lease(session: Session, actor: Actor, task_id: int) -> tuple[Lease, Pro
 def renew_lease(session: Session, actor: Actor, task_id: int, *, default_lease_seconds: int = 600) -> Lease:
     """Extend a lease; one that already expired is revived only if the task still wants an answer."""
     lease, project = _own_lease(session, actor, task_id)
+    _extend(session, lease, project, utcnow(), default_lease_seconds)
+    session.commit()
+    return lease
+
+
+@dataclass(frozen=True)
+class Renewal:
+    task_id: int
+    lease: Lease | None
+    error: KolamError | None
+
+
+MAX_RENEW = 500
+
+
+def renew_leases(
+    session: Session, actor: Actor, task_ids: Sequence[int], *, default_lease_seconds: int = 600
+) -> list[Renewal]:
+    """Renew a browser's whole batch in one transaction (one request instead of one per task, every few
+    minutes, from every annotator); each lease succeeds or fails on its own. Tasks are locked in id order."""
+    if len(task_ids) > MAX_RENEW:
+        raise Invalid(f"renew at most {MAX_RENEW} leases at once", field="task_ids")
     now = utcnow()
+    out: list[Renewal] = []
+    for task_id in sorted(set(task_ids)):
+        try:
+            lease, project = _own_lease(session, actor, task_id)
+            _extend(session, lease, project, now, default_lease_seconds)
+            out.append(Renewal(task_id, lease, None))
+        except KolamError as err:
+            out.append(Renewal(task_id, None, err))
+    session.commit()
+    return out
+
+
+def _extend(session: Session, lease: Lease, project: Project, now: datetime, default_lease_seconds: int) -> None:
+    """The renewal itself: checks first, then changes, so a refused renewal leaves nothing half done."""
+    task_id = lease.task_id
     seconds = project.lease_seconds or default_lease_seconds
     if lease.status == "active":
         lease.expires_at = now + timedelta(seconds=seconds)
@@ -271,8 +308,6 @@ def renew_lease(session: Session, actor: Actor, task_id: int, *, default_lease_s
         lease.renewals += 1
     else:
         raise Conflict(f"the lease on task {task_id} ended ({lease.status})", code="lease_ended", field="task_id")
-    session.commit()
-    return lease
 
 
 def end_lease(session: Session, actor: Actor, task_id: int, *, skip: bool, reason: str | None = None) -> Lease:

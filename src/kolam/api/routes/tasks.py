@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query, Response
 
 from kolam.api.deps import CurrentActor, SettingsDep, WriteSession
 from kolam.api.schemas.common import ERRORS, FastJson
-from kolam.api.schemas.tasks import LeasedTaskOut, LeaseOut, SkipIn
+from kolam.api.schemas.tasks import LeasedTaskOut, LeaseOut, RenewIn, RenewOut, RenewResultOut, SkipIn
 from kolam.services import assignment
 from kolam.services.assignment import LeasedTask
 
@@ -46,6 +46,23 @@ def my_leases(project_id: int, session: WriteSession, actor: CurrentActor) -> Re
 def renew(task_id: int, session: WriteSession, actor: CurrentActor, settings: SettingsDep) -> LeaseOut:
     lease = assignment.renew_lease(session, actor, task_id, default_lease_seconds=settings.lease_seconds)
     return LeaseOut.model_validate(lease)
+
+
+@router.post("/leases/renew", response_model=RenewOut)
+def renew_many(body: RenewIn, session: WriteSession, actor: CurrentActor, settings: SettingsDep) -> RenewOut:
+    """Extend several of your leases at once; each succeeds or fails on its own (an ended one says why)."""
+    renewals = assignment.renew_leases(session, actor, body.task_ids, default_lease_seconds=settings.lease_seconds)
+    return RenewOut(
+        results=[
+            RenewResultOut(
+                task_id=r.task_id,
+                ok=r.error is None,
+                expires_at=r.lease.expires_at if r.lease else None,
+                error=r.error.as_dict() if r.error else None,
+            )
+            for r in renewals
+        ]
+    )
 
 
 @router.post("/tasks/{task_id}/skip", response_model=LeaseOut)

@@ -27,6 +27,21 @@ class LeaseOut(Out):
     renewals: int
 
 
+class RenewIn(BaseModel):
+    task_ids: list[int] = Field(description="The tasks whose leases to extend (a browser's whole batch).")
+
+
+class RenewResultOut(BaseModel):
+    task_id: int
+    ok: bool
+    expires_at: datetime | None = None
+    error: dict[str, Any] | None = None
+
+
+class RenewOut(BaseModel):
+    results: list[RenewResultOut]
+
+
 class SkipIn(BaseModel):
     reason: str | None = None
 

@@ -127,18 +127,22 @@ export class Batch {
     this.renewTimer = setInterval(() => this.renewAll(), every);
   }
 
+  /** One request for the whole batch (POST /leases/renew); a lease that ended is noted on its task. */
   async renewAll() {
-    if (!navigator.onLine) return;
-    for (const task of [...this.tasks]) {
-      try {
-        const lease = await post(`tasks/${task.task_id}/renew`);
-        task.expires_at = lease.expires_at;
-        task.lease_lost = false;
-      } catch (err) {
-        if (err.offline) return;
-        if (err.status === 401) throw err;
-        task.lease_lost = true; // answering it may still count, if the task still wants answers
-      }
+    if (!navigator.onLine || !this.tasks.length) return;
+    let reply;
+    try {
+      reply = await post("leases/renew", { task_ids: this.tasks.map((t) => t.task_id) });
+    } catch (err) {
+      if (err.offline) return;
+      throw err;
+    }
+    const results = new Map(reply.results.map((r) => [r.task_id, r]));
+    for (const task of this.tasks) {
+      const result = results.get(task.task_id);
+      if (!result) continue;
+      if (result.ok) task.expires_at = result.expires_at;
+      task.lease_lost = !result.ok; // answering it may still count, if the task still wants answers
     }
     await this.save(this.tasks);
   }
