@@ -11,8 +11,14 @@ function isTyping(target) {
   return target && (TYPING.has(target.tagName) || target.isContentEditable);
 }
 
-export function keyName(event) {
+/**
+ * The hotkey name of a key event. `physical`: name letters and digits by the key's place on a US keyboard
+ * (event.code) — what a Tamil or Hindi layout, or macOS's Option key, turns into another character.
+ */
+export function keyName(event, { physical = false } = {}) {
   let key = event.key === " " ? "Space" : event.key;
+  const place = physical && /^(Key[A-Z]|Digit[0-9])$/.test(event.code || "") ? event.code.slice(-1) : null;
+  if (place) key = place;
   if (key.length === 1) key = key.toLowerCase();
   const mods = [];
   if (event.ctrlKey || event.metaKey) mods.push("Ctrl");
@@ -54,7 +60,8 @@ export class Hotkeys {
 
   dispatch(event) {
     if (event.defaultPrevented || event.isComposing) return; // an IME (Tamil, Devanagari) is composing
-    const binding = this.bindings.get(keyName(event));
+    // As typed first; then by the key's place, so hotkeys still work with a Tamil/Hindi layout or Option.
+    const binding = this.bindings.get(keyName(event)) || this.bindings.get(keyName(event, { physical: true }));
     if (!binding) return;
     if (isTyping(event.target) && !binding.whileTyping) return;
     event.preventDefault();
