@@ -19,18 +19,10 @@ from kolam.quality.truth_base import (
     TruthInference,
     clamp_gold,
     logsumexp_rows,
-    vote_counts,
+    majority_probas,
 )
 
 __all__ = ["UNKNOWN", "DawidSkene", "MajorityVote", "OneCoinDawidSkene", "TruthInference"]
-
-
-def _majority_probas(answers: Answers) -> FloatArray:
-    """Each task's share of votes per class; uniform where nobody answered; one-hot on gold."""
-    counts = vote_counts(answers)
-    totals = counts.sum(axis=1, keepdims=True)
-    probas = np.divide(counts, totals, out=np.full_like(counts, 1.0 / answers.n_classes), where=totals > 0)
-    return clamp_gold(probas, answers)
 
 
 class MajorityVote(TruthInference):
@@ -44,7 +36,7 @@ class MajorityVote(TruthInference):
     skills_: FloatArray
 
     def _fit(self, answers: Answers) -> None:
-        self.probas_ = _majority_probas(answers)
+        self.probas_ = majority_probas(answers)
         self.labels_ = self.probas_.argmax(axis=1).astype(np.int64)
         agrees = (answers.labels == self.labels_[answers.tasks]).astype(np.float64)
         hits = np.bincount(answers.workers, weights=agrees, minlength=answers.n_workers).astype(np.float64)
@@ -107,7 +99,7 @@ class DawidSkene(TruthInference):
         by_row = Grouping.by(rows, answers.n_workers * k)
         rows_by_task, tasks_by_row = rows[by_task.order], answers.tasks[by_row.order]
         evidence = answers.answered
-        probas = _majority_probas(answers)
+        probas = majority_probas(answers)
         n_answers = max(answers.tasks.size, 1)
         self.loss_history_ = []
         for iteration in range(self.n_iter):

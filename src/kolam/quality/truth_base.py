@@ -154,6 +154,27 @@ def logsumexp_rows(values: FloatArray) -> FloatArray:
     return total
 
 
+def majority_probas(answers: Answers) -> FloatArray:
+    """Each task's share of votes per class; uniform where nobody answered; one-hot on gold."""
+    counts = vote_counts(answers)
+    totals = counts.sum(axis=1, keepdims=True)
+    probas = np.divide(counts, totals, out=np.full_like(counts, 1.0 / answers.n_classes), where=totals > 0)
+    return clamp_gold(probas, answers)
+
+
+def sums(index: IntArray, weights: FloatArray, n_keys: int) -> FloatArray:
+    """Σ weights per key, always as floats: ``np.bincount`` returns integers when there are no weights to sum."""
+    return np.bincount(index, weights, n_keys).astype(np.float64, copy=False)
+
+
+def class_priors(probas: FloatArray, answers: Answers, pseudo_count: float) -> FloatArray:
+    """π_k ∝ Σ_t q_t(k) + pseudo_count over tasks that carry evidence (answers or gold)."""
+    k = answers.n_classes
+    counts = probas[answers.answered].sum(axis=0) + pseudo_count
+    total = counts.sum()
+    return counts / total if total > 0 else np.full(k, 1.0 / k)
+
+
 class TruthInference:
     """The interface every categorical method shares (crowd-kit's shape): hyper-parameters in the constructor,
     ``fit`` on a crowd, fitted state in ``labels_`` (consensus per task) and ``probas_`` (posterior per class).
