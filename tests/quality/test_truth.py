@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import numpy as np
 import pytest
@@ -12,26 +11,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kolam.quality.truth import UNKNOWN, DawidSkene, MajorityVote, OneCoinDawidSkene, TruthInference
+from kolam.quality.truth_glad import GLAD
+from kolam.quality.truth_mace import MACE
+from tests.quality.crowds import Crowd, accuracy
 
-METHODS: list[type[TruthInference]] = [MajorityVote, DawidSkene, OneCoinDawidSkene]
+METHODS: list[type[TruthInference]] = [MajorityVote, DawidSkene, OneCoinDawidSkene, GLAD, MACE]
 EM_METHODS: list[type[DawidSkene]] = [DawidSkene, OneCoinDawidSkene]
 
 
-@pytest.fixture
-def rng() -> np.random.Generator:
-    return np.random.default_rng(20261128)
-
-
 # --- simulated crowds -------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Crowd:
-    tasks: np.ndarray
-    workers: np.ndarray
-    labels: np.ndarray
-    truth: np.ndarray
-    n_classes: int
 
 
 def honest(accuracy: float, k: int) -> np.ndarray:
@@ -79,11 +67,6 @@ def _answer(rng: np.random.Generator, matrices: np.ndarray, workers: np.ndarray,
     return answers
 
 
-def accuracy(predicted: np.ndarray, truth: np.ndarray, mask: np.ndarray | None = None) -> float:
-    hits = predicted == truth
-    return float(hits[mask].mean() if mask is not None else hits.mean())
-
-
 # --- tiny hand-made cases, every method -------------------------------------------------------------------
 
 CASES = [
@@ -94,6 +77,7 @@ CASES = [
     pytest.param(
         [0, 0, 0, 1, 1, 1], [0, 1, 2, 0, 1, 2], [0, 0, 1, 1, 1, 0], 2, None, [0, 1], id="two-tasks-two-majorities"
     ),
+    pytest.param([0, 1, 2], [0, 0, 0], [0, 0, 0], 1, None, [0, 0, 0], id="one-class"),
 ]
 
 
@@ -237,6 +221,9 @@ def test_permuting_label_ids_permutes_the_output(method: type[TruthInference], s
     np.testing.assert_allclose(renamed.probas_[:, permutation], original.probas_, atol=1e-9)
     if isinstance(original, DawidSkene) and isinstance(renamed, DawidSkene):
         np.testing.assert_allclose(renamed.errors_[:, permutation][:, :, permutation], original.errors_, atol=1e-9)
+    if isinstance(original, MACE) and isinstance(renamed, MACE):
+        np.testing.assert_allclose(renamed.competence_, original.competence_, atol=1e-9)
+        np.testing.assert_allclose(renamed.spam_strategy_[:, permutation], original.spam_strategy_, atol=1e-9)
 
 
 @pytest.mark.parametrize("method", METHODS, ids=lambda m: m.__name__)
@@ -251,9 +238,12 @@ def test_renumbering_workers_and_shuffling_answers_changes_nothing(method: type[
     original = method().fit(crowd.tasks, crowd.workers, crowd.labels, crowd.n_classes)
     moved = method().fit(crowd.tasks[shuffle], renumber[crowd.workers][shuffle], crowd.labels[shuffle], crowd.n_classes)
     np.testing.assert_array_equal(moved.labels_, original.labels_)
-    np.testing.assert_allclose(moved.probas_, original.probas_, atol=1e-9)
+    np.testing.assert_allclose(moved.probas_, original.probas_, atol=1e-8)
     if isinstance(original, DawidSkene) and isinstance(moved, DawidSkene):
         np.testing.assert_allclose(moved.errors_[renumber], original.errors_, atol=1e-9)
+    if isinstance(original, GLAD) and isinstance(moved, GLAD):
+        np.testing.assert_allclose(moved.abilities_[renumber], original.abilities_, atol=1e-8)
+        np.testing.assert_allclose(moved.difficulties_, original.difficulties_, atol=1e-8)
 
 
 # --- edge cases -------------------------------------------------------------------------------------------

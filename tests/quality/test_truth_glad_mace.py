@@ -1,35 +1,21 @@
-"""GLAD and MACE on tiny hand-made crowds, on simulated crowds with known truth, and at a million labels."""
+"""GLAD and MACE on simulated crowds with known truth, their own edge cases, and at a million labels.
+
+The tiny hand-made cases, invariants and shared edge cases run for every method in test_truth.py."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
-from kolam.quality.truth import UNKNOWN, MajorityVote, TruthInference
+from kolam.quality.truth import MajorityVote, TruthInference
 from kolam.quality.truth_glad import GLAD
 from kolam.quality.truth_mace import MACE
+from tests.quality.crowds import Crowd, accuracy
 
 METHODS: list[type[GLAD] | type[MACE]] = [GLAD, MACE]
-
-
-@pytest.fixture
-def rng() -> np.random.Generator:
-    return np.random.default_rng(20261128)
-
-
-@dataclass(frozen=True)
-class Crowd:
-    tasks: np.ndarray
-    workers: np.ndarray
-    labels: np.ndarray
-    truth: np.ndarray
-    n_classes: int
 
 
 def assign(rng: np.random.Generator, n_tasks: int, n_workers: int, per_task: int) -> tuple[np.ndarray, np.ndarray]:
@@ -68,54 +54,12 @@ def spam_crowd(
     return Crowd(tasks, workers, labels, truth, k)
 
 
-def accuracy(predicted: np.ndarray, truth: np.ndarray) -> float:
-    return float((predicted == truth).mean())
-
-
 def ranks(values: np.ndarray) -> np.ndarray:
     return np.argsort(np.argsort(values)).astype(np.float64)
 
 
 def spearman(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.corrcoef(ranks(a), ranks(b))[0, 1])
-
-
-# --- tiny hand-made cases ---------------------------------------------------------------------------------
-
-CASES = [
-    pytest.param([0, 0, 0], [0, 1, 2], [2, 2, 2], 3, None, [2], id="unanimous"),
-    pytest.param([0, 0, 0], [0, 1, 2], [1, 0, 1], 2, None, [1], id="two-against-one"),
-    pytest.param([0, 0], [0, 1], [1, 0], 2, None, [0], id="tie-goes-to-lowest-class"),
-    pytest.param([0, 0, 0], [0, 1, 2], [1, 1, 1], 2, {0: 0}, [0], id="gold-overrides-votes"),
-    pytest.param(
-        [0, 0, 0, 1, 1, 1], [0, 1, 2, 0, 1, 2], [0, 0, 1, 1, 1, 0], 2, None, [0, 1], id="two-tasks-two-majorities"
-    ),
-    pytest.param([0, 1, 2], [0, 0, 0], [0, 0, 0], 1, None, [0, 0, 0], id="one-class"),
-]
-
-
-@pytest.mark.parametrize("method", METHODS, ids=lambda m: m.__name__)
-@pytest.mark.parametrize(("tasks", "workers", "labels", "n_classes", "gold", "expected"), CASES)
-def test_tiny_cases(
-    method: type[TruthInference],
-    tasks: list[int],
-    workers: list[int],
-    labels: list[int],
-    n_classes: int,
-    gold: dict[int, int] | None,
-    expected: list[int],
-) -> None:
-    fitted = method().fit(tasks, workers, labels, n_classes, gold=gold)
-    np.testing.assert_array_equal(fitted.labels_, expected)
-    np.testing.assert_allclose(fitted.probas_.sum(axis=1), 1.0)
-
-
-@pytest.mark.parametrize("method", METHODS, ids=lambda m: m.__name__)
-def test_fit_predict_and_fit_predict_proba_match_fit(method: type[TruthInference]) -> None:
-    args = ([0, 0, 1, 1], [0, 1, 0, 1], [1, 1, 0, 1], 2)
-    fitted = method().fit(*args)
-    np.testing.assert_array_equal(method().fit_predict(*args), fitted.labels_)
-    np.testing.assert_array_equal(method().fit_predict_proba(*args), fitted.probas_)
 
 
 # --- simulated crowds: what the models promise ------------------------------------------------------------
@@ -193,75 +137,7 @@ def test_glad_loss_falls_and_settles(rng: np.random.Generator) -> None:
     assert fitted.n_iter_ < fitted.n_iter
 
 
-# --- invariants -------------------------------------------------------------------------------------------
-
-
-def _random_crowd(seed: int) -> Crowd:
-    generator = np.random.default_rng(seed)
-    k = int(generator.integers(2, 5))
-    n_tasks = int(generator.integers(5, 60))
-    accuracies = list(generator.uniform(0.4, 0.95, size=4))
-    return spam_crowd(generator, n_tasks, accuracies, n_spammers=2, k=k, per_task=3)
-
-
-INVARIANT_SETTINGS = settings(max_examples=20, deadline=None, derandomize=True)
-
-
-@pytest.mark.parametrize("method", METHODS, ids=lambda m: m.__name__)
-@INVARIANT_SETTINGS
-@given(seed=st.integers(0, 2**32 - 1))
-def test_permuting_label_ids_permutes_the_output(method: type[TruthInference], seed: int) -> None:
-    crowd = _random_crowd(seed)
-    k = crowd.n_classes
-    permutation = np.random.default_rng(seed).permutation(k)
-    original = method().fit(*_args(crowd), gold={0: int(crowd.truth[0])})
-    renamed = method().fit(
-        crowd.tasks, crowd.workers, permutation[crowd.labels], k, gold={0: int(permutation[crowd.truth[0]])}
-    )
-    np.testing.assert_allclose(renamed.probas_[:, permutation], original.probas_, atol=1e-9)
-    if isinstance(original, MACE) and isinstance(renamed, MACE):
-        np.testing.assert_allclose(renamed.competence_, original.competence_, atol=1e-9)
-        np.testing.assert_allclose(renamed.spam_strategy_[:, permutation], original.spam_strategy_, atol=1e-9)
-
-
-@pytest.mark.parametrize("method", METHODS, ids=lambda m: m.__name__)
-@INVARIANT_SETTINGS
-@given(seed=st.integers(0, 2**32 - 1))
-def test_renumbering_workers_and_shuffling_answers_changes_nothing(method: type[TruthInference], seed: int) -> None:
-    crowd = _random_crowd(seed)
-    generator = np.random.default_rng(seed)
-    renumber = generator.permutation(int(crowd.workers.max()) + 1)
-    shuffle = generator.permutation(crowd.tasks.size)
-    original = method().fit(*_args(crowd))
-    moved = method().fit(crowd.tasks[shuffle], renumber[crowd.workers][shuffle], crowd.labels[shuffle], crowd.n_classes)
-    np.testing.assert_allclose(moved.probas_, original.probas_, atol=1e-8)
-    if isinstance(original, GLAD) and isinstance(moved, GLAD):
-        np.testing.assert_allclose(moved.abilities_[renumber], original.abilities_, atol=1e-8)
-        np.testing.assert_allclose(moved.difficulties_, original.difficulties_, atol=1e-8)
-
-
 # --- edge cases -------------------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize("method", METHODS, ids=lambda m: m.__name__)
-def test_one_worker_is_simply_believed(method: type[TruthInference]) -> None:
-    labels = [0, 2, 1, 2, 0]
-    np.testing.assert_array_equal(method().fit_predict([0, 1, 2, 3, 4], [0] * 5, labels, 3), labels)
-
-
-@pytest.mark.parametrize("method", METHODS, ids=lambda m: m.__name__)
-def test_no_answers_at_all(method: type[TruthInference]) -> None:
-    fitted = method().fit([], [], [], 3, n_tasks=2, n_workers=1)
-    assert fitted.probas_.shape == (2, 3)
-    np.testing.assert_allclose(fitted.probas_, 1 / 3)
-
-
-@pytest.mark.parametrize("method", METHODS, ids=lambda m: m.__name__)
-def test_gold_as_array_and_on_an_unanswered_task(method: type[TruthInference]) -> None:
-    as_array = method().fit([0, 0], [0, 1], [1, 1], 2, gold=np.array([UNKNOWN, 0]))
-    as_mapping = method().fit([0, 0], [0, 1], [1, 1], 2, gold={1: 0})
-    np.testing.assert_array_equal(as_array.labels_, [1, 0])
-    np.testing.assert_array_equal(as_mapping.probas_, as_array.probas_)
 
 
 def test_fitted_shapes_and_a_worker_without_answers() -> None:

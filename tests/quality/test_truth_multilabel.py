@@ -16,11 +16,6 @@ from kolam.quality.truth_multilabel import MultiLabel, label_indicator
 METHODS: list[type[TruthInference]] = [MajorityVote, DawidSkene, OneCoinDawidSkene, GLAD, MACE]
 
 
-@pytest.fixture
-def rng() -> np.random.Generator:
-    return np.random.default_rng(20261128)
-
-
 # --- tiny hand-made cases, every method -------------------------------------------------------------------
 
 CASES = [
