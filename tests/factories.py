@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from kolam.formats import SourceRecord
 from kolam.services import accounts, auth, imports, projects
 from kolam.services.context import Actor
+from kolam.services.item_records import CONTENT_FIELD
 from kolam.services.projects import ProjectSettings
 from kolam.settings import Settings
 from kolam.store.blobs import BlobStore
@@ -114,6 +115,18 @@ class Factory:
             blobs=self.blobs,
             org_id=project.org_id,
         )
+
+    def named_items(self, project: Project, names: list[str]) -> None:
+        """Items referring to URLs (never fetched) of the project's media, with ``names`` as external ids."""
+        field = CONTENT_FIELD[project.kind]
+        records = (
+            SourceRecord({field: name if field == "text" else f"https://media.example/{name}", "id": name}, f"test {i}")
+            for i, name in enumerate(names)
+        )
+        imports.import_records(
+            self.db, None, project.id, records, source="test", format_name="test", blobs=self.blobs,
+            org_id=project.org_id,
+        )  # fmt: skip
 
     def image_urls(self, project: Project, n: int) -> None:
         """Image items referring to URLs (nothing is downloaded)."""

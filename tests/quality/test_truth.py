@@ -12,10 +12,11 @@ from hypothesis import strategies as st
 
 from kolam.quality.truth import UNKNOWN, DawidSkene, MajorityVote, OneCoinDawidSkene, TruthInference
 from kolam.quality.truth_glad import GLAD
+from kolam.quality.truth_hier import HierarchicalDawidSkene
 from kolam.quality.truth_mace import MACE
 from tests.quality.crowds import Crowd, accuracy
 
-METHODS: list[type[TruthInference]] = [MajorityVote, DawidSkene, OneCoinDawidSkene, GLAD, MACE]
+METHODS: list[type[TruthInference]] = [MajorityVote, DawidSkene, OneCoinDawidSkene, GLAD, MACE, HierarchicalDawidSkene]
 EM_METHODS: list[type[DawidSkene]] = [DawidSkene, OneCoinDawidSkene]
 
 

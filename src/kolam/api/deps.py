@@ -11,6 +11,7 @@ from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.orm import Session
 
 from kolam.errors import Forbidden, Unauthenticated
+from kolam.jobs.queue import Jobs
 from kolam.services.auth import known_actor, resolve_session, resolve_token
 from kolam.services.context import Actor
 from kolam.settings import Settings
@@ -24,6 +25,14 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 # The dependencies below do no I/O, or only rarely, so they are coroutines: FastAPI runs a plain function
 # dependency in its thread pool, and each such hop costs about as much as the work of a small request.
+
+
+async def get_jobs(request: Request) -> Jobs:
+    jobs: Jobs = request.app.state.jobs
+    return jobs
+
+
+JobsDep = Annotated[Jobs, Depends(get_jobs)]
 
 
 async def get_db(request: Request) -> Database:

@@ -34,6 +34,7 @@ def create(
     overlap: Annotated[int, typer.Option(help="Answers wanted per item.")] = 1,
     skill: Annotated[list[str] | None, typer.Option("--skill", help="Required skill, e.g. --skill ta.")] = None,
     priority: Annotated[int, typer.Option(help="Higher first.")] = 0,
+    quality: Annotated[str | None, typer.Option(help="Quality policy as JSON, or @file.json (see README).")] = None,
 ) -> None:
     """Create a project."""
     if instructions.startswith("@"):
@@ -51,7 +52,12 @@ def create(
             kind=kind,
             schema=load_json_arg(schema, "schema"),
             settings=ProjectSettings(
-                name=name, instructions=instructions, overlap=overlap, required_skills=skill or [], priority=priority
+                name=name,
+                instructions=instructions,
+                overlap=overlap,
+                required_skills=skill or [],
+                priority=priority,
+                quality=load_json_arg(quality, "quality") if quality else None,
             ),
         )
     console.print(f"created project {project.id} '{project.name}' ({project.kind})")
@@ -95,6 +101,8 @@ def update(
     schema: Annotated[str | None, typer.Option(help="New label schema (JSON or @file); a new version.")] = None,
     overlap: Annotated[int | None, typer.Option(help="Answers wanted per item.")] = None,
     priority: Annotated[int | None, typer.Option(help="Higher first.")] = None,
+    quality: Annotated[str | None, typer.Option(help="Quality fields to change, as JSON or @file.json.")] = None,
+    gold_ratio: Annotated[float | None, typer.Option(help="Share of gold tasks mixed into each batch (0–0.5).")] = None,
 ) -> None:
     """Change a project; a changed schema becomes a new version (removed classes are retired)."""
     db = open_db()
@@ -106,7 +114,12 @@ def update(
             project_id,
             org_id=organization.id,
             schema=load_json_arg(schema, "schema") if schema else None,
-            settings=ProjectSettings(overlap=overlap, priority=priority),
+            settings=ProjectSettings(
+                overlap=overlap,
+                priority=priority,
+                gold_ratio=gold_ratio,
+                quality=load_json_arg(quality, "quality") if quality else None,
+            ),
         )
     console.print(f"project {p.id} updated (schema v{p.schema_version}, overlap {p.overlap})")
 

@@ -22,6 +22,9 @@ COLUMNS = (
     "created_at",
     "lead_time_ms",
     "time_spent_ms",
+    "consensus",
+    "consensus_confidence",
+    "consensus_method",
 )
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 CHUNK_BYTES = 64 * 1024
@@ -60,7 +63,7 @@ class CsvExport:
     name = "csv"
     media_type = "text/csv; charset=utf-8"
     extension = ".csv"
-    description = "One row per answer: item, annotator, answer as JSON, timings."
+    description = "One row per answer: item, annotator, answer as JSON, timings, and the item's consensus."
 
     def write(self, records: Iterable[Mapping[str, Any]]) -> Iterator[bytes]:
         out = io.StringIO()
@@ -73,9 +76,11 @@ class CsvExport:
                 _cell(record.get("data")),
                 _cell((record.get("task") or {}).get("state")),
             ]
+            consensus = record.get("consensus") or {}
+            tail = [_cell(consensus.get("value")), _cell(consensus.get("confidence")), _cell(consensus.get("method"))]
             answers = record.get("annotations") or [{}]
             for ann in answers:
-                writer.writerow(base + [_cell(ann.get(k)) for k in ANSWER_KEYS])
+                writer.writerow(base + [_cell(ann.get(k)) for k in ANSWER_KEYS] + tail)
             if out.tell() >= CHUNK_BYTES:
                 yield out.getvalue().encode()
                 out.seek(0)

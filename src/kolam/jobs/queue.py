@@ -7,6 +7,8 @@ one process runs in any other built from the same settings.
 
 from __future__ import annotations
 
+import threading
+import time
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -20,6 +22,8 @@ from kolam.store.blobs import BlobStore
 from kolam.store.db import Database, create_database
 
 QUEUE_NAME = "kolam"
+RESOLVE_EVERY_SECONDS = 30.0
+"""At most one consensus refresh per project this often per process, however fast answers arrive."""
 
 
 def jobs_location(settings: Settings) -> str:
@@ -60,6 +64,9 @@ class Jobs:
         self._derive_import: TaskWrapper = huey.task(name="kolam.derive_import", **retry)(self._run_derive_import)
         self._derive_items: TaskWrapper = huey.task(name="kolam.derive_items", **retry)(self._run_derive_items)
         self._run_import: TaskWrapper = huey.task(name="kolam.run_import")(self._run_queued_import)
+        self._resolve: TaskWrapper = huey.task(name="kolam.resolve_project", **retry)(self._run_resolve)
+        self._resolve_lock = threading.Lock()
+        self._resolved_at: dict[int, float] = {}
 
     @cached_property
     def context(self) -> tasks.JobContext:
@@ -83,6 +90,27 @@ class Jobs:
         if report.get("status") == "done":
             self.enqueue_derive_import(import_id)
         return report
+
+    def _run_resolve(self, project_id: int) -> dict[str, Any]:
+        return tasks.resolve_project(self.context, project_id)
+
+    def enqueue_resolve(self, project_id: int) -> Result | None:
+        return self._resolve(project_id)
+
+    def answers_arrived(self, project_id: int) -> None:
+        """Refresh the project's consensus soon: now if it was not refreshed lately, else once the pause is over
+        (a scheduled job, so the last answers of a burst are not left out)."""
+        now = time.monotonic()
+        with self._resolve_lock:
+            last = self._resolved_at.get(project_id)
+            if last is not None and now - last < RESOLVE_EVERY_SECONDS:
+                if last > now:  # a trailing refresh is already scheduled
+                    return
+                self._resolved_at[project_id] = last + RESOLVE_EVERY_SECONDS
+                self._resolve.schedule((project_id,), delay=last + RESOLVE_EVERY_SECONDS - now)
+                return
+            self._resolved_at[project_id] = now
+        self._resolve(project_id)
 
     def enqueue_derive_import(self, import_id: int) -> Result | None:
         return self._derive_import(import_id)

@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from kolam.services import import_queue, media
+from kolam.services import import_queue, media, resolve
 from kolam.settings import Settings
 from kolam.store.blobs import BlobStore
 from kolam.store.db import Database
@@ -42,3 +42,8 @@ def run_import(ctx: JobContext, import_id: int, spool: str) -> dict[str, Any]:
         )  # fmt: skip
     finally:
         import_queue.remove_spool(path)
+
+
+def resolve_project(ctx: JobContext, project_id: int) -> dict[str, Any]:
+    """Recompute a project's consensus and annotator skills from all its answers."""
+    return asdict(resolve.resolve_project(ctx.db, project_id))

@@ -117,13 +117,18 @@ class DawidSkene(TruthInference):
     def _m_step(
         self, answers: Answers, probas: FloatArray, evidence: BoolArray, by_row: Grouping, tasks_by_row: IntArray
     ) -> None:
-        k, w = answers.n_classes, answers.n_workers
-        # n[w, k, l] = Σ over w's answers l of q_t(k): one gather and one segmented sum, no loop over answers
-        counts = by_row.sum(np.take(probas, tasks_by_row, axis=0)).reshape(w, k, k).transpose(0, 2, 1)
-        counts = counts + self._confusion_pseudo_counts(k)
+        k = answers.n_classes
+        counts = self._expected_counts(answers, probas, by_row, tasks_by_row) + self._confusion_pseudo_counts(k)
         totals = counts.sum(axis=2, keepdims=True)
         self.errors_ = np.divide(counts, totals, out=np.full_like(counts, 1.0 / k), where=totals > 0)
         self.priors_ = self._class_priors(probas, evidence)
+
+    @staticmethod
+    def _expected_counts(answers: Answers, probas: FloatArray, by_row: Grouping, tasks_by_row: IntArray) -> FloatArray:
+        """n[w, k, l] = Σ over w's answers l of q_t(k): one gather and one segmented sum, no loop over answers."""
+        k, w = answers.n_classes, answers.n_workers
+        counts: FloatArray = by_row.sum(np.take(probas, tasks_by_row, axis=0)).reshape(w, k, k).transpose(0, 2, 1)
+        return counts
 
     def _diagonal(self, k: int) -> float:
         if self.diagonal_pseudo_count is None:
@@ -143,12 +148,18 @@ class DawidSkene(TruthInference):
     def _log_joint(self, answers: Answers, by_task: Grouping, rows_by_task: IntArray) -> FloatArray:
         """log π_k + Σ log e_w[k, l] per task and class, gathered from contiguous (worker, label) rows."""
         k = answers.n_classes
+        log_errors = self._log_errors().transpose(0, 2, 1).reshape(-1, k)
         with np.errstate(divide="ignore"):
-            log_errors = np.log(self.errors_.transpose(0, 2, 1).reshape(-1, k))
             log_priors = np.log(self.priors_)
         log_joint = by_task.sum(np.take(log_errors, rows_by_task, axis=0))
         log_joint += log_priors
         return log_joint
+
+    def _log_errors(self) -> FloatArray:
+        """log e_w[k, l], what the E-step weighs answers by (a variational subclass uses E[log e] instead)."""
+        with np.errstate(divide="ignore"):
+            logs: FloatArray = np.log(self.errors_)
+        return logs
 
     def _e_step(self, answers: Answers, log_joint: FloatArray) -> tuple[FloatArray, float]:
         """Posteriors q_t, and log p(answers, gold | parameters) — the quantity EM climbs."""

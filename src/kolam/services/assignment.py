@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from kolam.errors import Conflict, Forbidden, Invalid, KolamError, NotFound
-from kolam.services import audit, media
+from kolam.services import audit, media, standing
 from kolam.services.context import Actor
 from kolam.services.projects import WorkProject, work_project
 from kolam.store import queue
@@ -86,11 +86,15 @@ def lease_tasks(
         raise Invalid(f"count must be between 1 and {max_batch}", field="count")
     project = work_project(session, actor, project_id)
     _check_may_work(actor, project)
+    gate = standing.gate(session, project, actor)
     now = utcnow()
     _sweep(session, project.id, now)
-    n_gold = gold_count(project.gold_ratio, count, rng or random.Random())
-    claimed = queue.claim_tasks(session, project.id, actor.user_id, n_gold, now, gold=True) if n_gold else []
-    claimed += queue.claim_tasks(session, project.id, actor.user_id, count - len(claimed), now, gold=False)
+    if gate.testing:
+        claimed = _claim_test_items(session, project, actor, count, gate, now)
+    else:
+        n_gold = gold_count(project.gold_ratio, count, rng or random.Random())
+        claimed = queue.claim_tasks(session, project.id, actor.user_id, n_gold, now, gold=True) if n_gold else []
+        claimed += queue.claim_tasks(session, project.id, actor.user_id, count - len(claimed), now, gold=False)
     if not claimed:
         session.commit()
         return []
@@ -101,6 +105,32 @@ def lease_tasks(
     described = _describe(session, project, picked, leases, expires)
     session.commit()
     return described
+
+
+def _claim_test_items(
+    session: Session, project: WorkProject, actor: Actor, count: int, gate: standing.WorkGate, now: datetime
+) -> list[tuple[int, int]]:
+    """A qualification test: only gold, no more than the test still needs beyond the gold already held."""
+    held = session.scalar(
+        sa.select(sa.func.count())
+        .select_from(Lease)
+        .join(Task, Task.item_id == Lease.task_id)
+        .where(
+            Lease.project_id == project.id,
+            Lease.user_id == actor.user_id,
+            Lease.status == "active",
+            Task.is_gold.is_(True),
+        )
+    )
+    wanted = min(count, gate.test_items_left - int(held or 0))
+    claimed = queue.claim_tasks(session, project.id, actor.user_id, wanted, now, gold=True) if wanted > 0 else []
+    if not claimed and not held:
+        raise Conflict(
+            f"this project's qualification test needs {gate.test_items_left} more gold items than you have "
+            "answered, and none is left for you; ask a manager to add gold items",
+            code="qualification_unavailable",
+        )
+    return claimed
 
 
 def my_active_leases(session: Session, actor: Actor, project_id: int) -> list[LeasedTask]:

@@ -18,6 +18,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
             "items.import",
             "items.read",
             "tasks.work",
+            "reviews.work",
             "exports.read",
             "stats.read",
             "audit.read",
@@ -30,12 +31,13 @@ PERMISSIONS: dict[str, frozenset[str]] = {
             "items.import",
             "items.read",
             "tasks.work",
+            "reviews.work",
             "exports.read",
             "stats.read",
             "audit.read",
         }
     ),
-    "reviewer": frozenset({"items.read", "tasks.work", "exports.read", "stats.read"}),
+    "reviewer": frozenset({"items.read", "tasks.work", "reviews.work", "exports.read", "stats.read"}),
     "annotator": frozenset({"tasks.work"}),
     "viewer": frozenset({"exports.read", "stats.read"}),
 }

@@ -20,7 +20,7 @@ import orjson
 import sqlalchemy as sa
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
-from kolam.store.tables import Annotation, Item, Prediction, Task, User
+from kolam.store.tables import Annotation, Consensus, GoldAnswer, Item, Prediction, Task, User
 
 PAGE = 2000  # items a page: each page is its own short read
 LINE_OPTIONS = orjson.OPT_APPEND_NEWLINE | orjson.OPT_NON_STR_KEYS
@@ -60,6 +60,36 @@ def page_predictions(
         out.setdefault(r.task_id, []).append(
             {"model_version": r.model_version, "value": r.value, "confidence": r.confidence}
         )
+    return out
+
+
+_CONSENSUS = sa.select(
+    Consensus.task_id, Consensus.value, Consensus.confidence, Consensus.method, Consensus.status, Consensus.answers
+).where(
+    Consensus.project_id == sa.bindparam("project_id"),
+    Consensus.task_id.between(sa.bindparam("first"), sa.bindparam("last")),
+)
+_GOLD = sa.select(GoldAnswer.task_id, GoldAnswer.value).where(
+    GoldAnswer.project_id == sa.bindparam("project_id"),
+    GoldAnswer.task_id.between(sa.bindparam("first"), sa.bindparam("last")),
+)
+
+
+def page_consensus(connection: sa.Connection, project_id: int, first: int, last: int) -> dict[int, dict[str, Any]]:
+    """Each item's consensus: its value, confidence, method and how it was reached; a gold item's known answer."""
+    params = {"project_id": project_id, "first": first, "last": last}
+    out = {
+        r.task_id: {
+            "value": r.value,
+            "confidence": r.confidence,
+            "method": r.method,
+            "status": r.status,
+            "answers": r.answers,
+        }
+        for r in connection.execute(_CONSENSUS, params)
+    }
+    for task_id, value in connection.execute(_GOLD, params):
+        out[task_id] = {"value": value, "confidence": 1.0, "method": "gold", "status": "gold", "answers": 0}
     return out
 
 
@@ -152,11 +182,15 @@ class LineQueries:
             before = answers.get(task_id)
             answers[task_id] = text if before is None else f"{before},{text}"
         predictions = page_predictions(connection, project_id, first, last)
+        consensus = page_consensus(connection, project_id, first, last)
         found = answers.get
-        if not predictions:
+        if not predictions and not consensus:
             lines = [head + found(item_id, "") + NO_PREDICTIONS for item_id, head in heads]
         else:
-            lines = [head + found(item_id, "") + _predictions_tail(predictions.get(item_id)) for item_id, head in heads]
+            lines = [
+                head + found(item_id, "") + _tail(predictions.get(item_id), consensus.get(item_id))
+                for item_id, head in heads
+            ]
         page = "".join(lines)
         # SQLite's json() keeps the stored text's escapes and exponents; orjson prints those lines again.
         if self.sql.sqlite and ("\\" in page or "e-" in page or "9e999" in page):  # backslash: one memchr
@@ -198,10 +232,12 @@ def _joined(row: Sequence[Any], prefixes: Sequence[str]) -> str:
     return text
 
 
-def _predictions_tail(predictions: list[dict[str, Any]] | None) -> str:
-    if predictions is None:
+def _tail(predictions: list[dict[str, Any]] | None, consensus: dict[str, Any] | None) -> str:
+    if predictions is None and consensus is None:
         return NO_PREDICTIONS
-    return f'],"predictions":{orjson.dumps(predictions).decode()},"consensus":null}}\n'
+    return (
+        f'],"predictions":{orjson.dumps(predictions or []).decode()},"consensus":{orjson.dumps(consensus).decode()}}}\n'
+    )
 
 
 def _stored_otherwise(line: str) -> bool:

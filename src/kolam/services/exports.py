@@ -17,7 +17,14 @@ import sqlalchemy as sa
 
 from kolam.services import audit
 from kolam.services.context import Actor
-from kolam.services.export_lines import LINE_OPTIONS, LineQueries, NotPrintable, page_predictions, page_query
+from kolam.services.export_lines import (
+    LINE_OPTIONS,
+    LineQueries,
+    NotPrintable,
+    page_consensus,
+    page_predictions,
+    page_query,
+)
 from kolam.services.projects import get_project
 from kolam.store.db import Database
 from kolam.store.tables import Annotation, Item, Task, User
@@ -97,6 +104,7 @@ class ExportRecords:
             reveal = emails if self.reveal_annotators else None
             answers = _answers(connection, self.project_id, first, last, self.history, reveal)
             predictions = page_predictions(connection, self.project_id, first, last)
+            consensus = page_consensus(connection, self.project_id, first, last)
         return [
             {
                 "item_id": item_id,
@@ -105,7 +113,7 @@ class ExportRecords:
                 "task": {"state": state, "answers_wanted": wanted, "answers_count": count},
                 "annotations": answers.get(item_id, []),
                 "predictions": predictions.get(item_id, []),
-                "consensus": None,
+                "consensus": consensus.get(item_id),
             }
             for item_id, state, wanted, count, external_id, *content in tasks
         ]

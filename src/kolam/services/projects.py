@@ -15,6 +15,7 @@ from kolam.errors import Conflict, Invalid, NotFound
 from kolam.labels import LabelSchemaDef, evolve_schema, parse_schema
 from kolam.services import audit
 from kolam.services.context import Actor
+from kolam.services.quality_settings import QualitySettings, parse_quality, stored_quality
 from kolam.store.tables import LabelSchema, Project, Task
 from kolam.store.types import utcnow
 
@@ -32,6 +33,7 @@ class ProjectSettings:
     required_skills: Sequence[str] | None = None
     priority: int | None = None
     lease_seconds: int | None = None
+    quality: dict[str, Any] | None = None
 
 
 def _validate(settings: ProjectSettings) -> None:
@@ -68,6 +70,8 @@ class WorkProject:
     gold_ratio: float
     lease_seconds: int | None
     required_skills: tuple[str, ...]
+    overlap: int
+    quality: QualitySettings
 
 
 _projects = cast(sa.Table, Project.__table__)
@@ -80,6 +84,8 @@ _WORK_PROJECT = sa.select(
     _projects.c.gold_ratio,
     _projects.c.lease_seconds,
     _projects.c.required_skills,
+    _projects.c.overlap,
+    _projects.c.quality,
 ).where(
     _projects.c.id == sa.bindparam("project_id"),
     _projects.c.org_id == sa.bindparam("org_id"),
@@ -100,6 +106,8 @@ def work_project(session: Session, actor: Actor, project_id: int) -> WorkProject
         gold_ratio=row.gold_ratio,
         lease_seconds=row.lease_seconds,
         required_skills=tuple(row.required_skills or ()),
+        overlap=row.overlap,
+        quality=stored_quality(row.quality),
     )
 
 
@@ -145,6 +153,7 @@ def create_project(
     if settings.name is None:
         raise Invalid("a project needs a name", field="name")
     _validate(settings)
+    quality = parse_quality(settings.quality, settings.overlap or 1)
     parsed = parse_schema(kind, schema)
     if session.scalar(sa.select(Project.id).where(Project.org_id == org_id, Project.name == settings.name.strip())):
         raise Conflict(f"a project named '{settings.name}' exists", field="name")
@@ -160,6 +169,7 @@ def create_project(
         priority=settings.priority or 0,
         lease_seconds=settings.lease_seconds,
         schema_version=1,
+        quality=quality.model_dump(mode="json"),
         created_at=now,
         updated_at=now,
     )
@@ -216,6 +226,13 @@ def update_project(
     if settings.overlap is not None and settings.overlap != project.overlap:
         _change_overlap(session, project, settings.overlap)
         changes["overlap"] = settings.overlap
+    if settings.quality is not None:
+        merged = {**stored_quality(project.quality).model_dump(mode="json"), **settings.quality}
+        quality = parse_quality(merged, project.overlap).model_dump(mode="json")
+        if quality != stored_quality(project.quality).model_dump(mode="json"):
+            project.quality = changes["quality"] = quality
+    elif "overlap" in changes:
+        parse_quality(project.quality, project.overlap)
     if schema is not None:
         old = current_schema(session, project)
         new = evolve_schema(old, parse_schema(project.kind, schema))

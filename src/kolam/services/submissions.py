@@ -20,7 +20,8 @@ from sqlalchemy.orm import Session
 from kolam.errors import Conflict, Invalid, KolamError, NotFound
 from kolam.labels import LabelSchemaDef, validate_answer
 from kolam.labels.answers import answer_labels
-from kolam.services import audit
+from kolam.services import audit, gold
+from kolam.services.consensus import adapt_overlap
 from kolam.services.context import Actor
 from kolam.services.projects import WorkProject, schema_version, work_project
 from kolam.store.tables import Annotation, AnswerLabel, Item, Lease, Task
@@ -77,21 +78,31 @@ _leases = cast(sa.Table, Lease.__table__)
 _tasks = cast(sa.Table, Task.__table__)
 
 # The submit path's statements, built once (building one costs more than SQLite takes to run it).
-_TASK_COLUMNS = (_tasks.c.item_id, _tasks.c.state, _tasks.c.open_slots, _tasks.c.answers_count, _tasks.c.answers_wanted)
+_TASK_COLUMNS = (
+    _tasks.c.item_id,
+    _tasks.c.state,
+    _tasks.c.open_slots,
+    _tasks.c.answers_count,
+    _tasks.c.answers_wanted,
+    _tasks.c.is_gold,
+)
 _LOCK_TASKS_WHERE = (
     _tasks.c.project_id == sa.bindparam("project_id"),
     _tasks.c.item_id.in_(sa.bindparam("task_ids", expanding=True)),
     _tasks.c.state != "staged",
 )
 _LOCK_TASKS = (
-    sa.select(*_TASK_COLUMNS, sa.null()).where(*_LOCK_TASKS_WHERE).order_by(_tasks.c.item_id).with_for_update()
+    sa.select(*_TASK_COLUMNS, sa.null())
+    .where(*_LOCK_TASKS_WHERE)
+    .order_by(_tasks.c.item_id)
+    .with_for_update(key_share=True)
 )
 _LOCK_TASKS_WITH_TEXT = (
     sa.select(*_TASK_COLUMNS, sa.func.length(_items.c.text))
     .join_from(_tasks, _items, _items.c.id == _tasks.c.item_id)
     .where(*_LOCK_TASKS_WHERE)
     .order_by(_tasks.c.item_id)
-    .with_for_update(of=_tasks)
+    .with_for_update(of=_tasks, key_share=True)
 )
 _USER_LEASES = sa.select(_leases.c.task_id, _leases.c.id, _leases.c.status, _leases.c.expires_at).where(
     _leases.c.user_id == sa.bindparam("user_id"), _leases.c.task_id.in_(sa.bindparam("task_ids", expanding=True))
@@ -114,6 +125,7 @@ _COUNT_ANSWERS = (
         state=sa.bindparam("state"),
         open_slots=sa.bindparam("open_slots"),
         answers_count=sa.bindparam("answers_count"),
+        answers_wanted=sa.bindparam("answers_wanted"),
         updated_at=sa.bindparam("now"),
     )
 )
@@ -154,6 +166,7 @@ class _LockedTask:
     open_slots: int
     answers_count: int
     answers_wanted: int
+    is_gold: bool
     text_length: int | None
     lease_id: int | None = None
     lease_status: str | None = None
@@ -375,8 +388,18 @@ def _write(
     ]
     if new_leases:
         conn.execute(_INSERT_LEASES, new_leases)
+    if project.quality.adaptive:
+        # Before the tasks are written: adaptive overlap may want one more answer for some of them.
+        adapt_overlap(session, project, [t for t in answered.values() if t.counted_any and not t.is_gold])
     counted = [
-        {"task": t.task_id, "state": t.state, "open_slots": t.open_slots, "answers_count": t.answers_count, "now": now}
+        {
+            "task": t.task_id,
+            "state": t.state,
+            "open_slots": t.open_slots,
+            "answers_count": t.answers_count,
+            "answers_wanted": t.answers_wanted,
+            "now": now,
+        }
         for t in answered.values()
         if t.counted_any
     ]
@@ -385,6 +408,9 @@ def _write(
     labels = [row for a in stored if a.counted for row in label_rows(a)]
     if labels:
         conn.execute(INSERT_LABELS, labels)
+    on_gold = [(a.task_id, a.value) for a in stored if a.counted and tasks[a.task_id].is_gold]
+    if on_gold:
+        gold.record_gold_answers(session, project, actor, on_gold)
     audit.record_each(
         session,
         actor,

@@ -2,11 +2,13 @@
 
 Correctness rests on ``tasks.open_slots`` (answers wanted − answers counted − active leases): a claim takes a
 slot only from a task that has one. SQLite serialises claims because the caller's transaction began with
-``BEGIN IMMEDIATE``; PostgreSQL locks the chosen task rows with ``FOR UPDATE SKIP LOCKED`` so concurrent
+``BEGIN IMMEDIATE``; PostgreSQL locks the chosen task rows with ``FOR NO KEY UPDATE SKIP LOCKED`` so concurrent
 claimers pass each other instead of queueing, and re-checks ``open_slots`` on the locked row version.
 Picking is one walk down the partial index ``ix_tasks_queue``: cost does not grow with the project.
 Every writer locks a task before touching its leases (claim, submit, renew, skip, expiry sweep), so on
-PostgreSQL they may wait for each other but never deadlock.
+PostgreSQL they may wait for each other but never deadlock. The locks are ``NO KEY UPDATE`` (no key column
+changes), which rows referring to a task (answers, consensus) do not conflict with: ``FOR UPDATE`` would make
+a claim skip every task whose consensus a refresh job is writing at that moment.
 """
 
 from __future__ import annotations
@@ -42,7 +44,7 @@ RETURNING item_id, priority
 # PostgreSQL: lock the picked rows, passing over those another claimer holds; the lock re-checks the WHERE
 # clause on the newest row version, so a slot taken meanwhile is never taken twice.
 _CLAIM_POSTGRESQL = """
-WITH picked AS ({pick} FOR UPDATE OF t SKIP LOCKED)
+WITH picked AS ({pick} FOR NO KEY UPDATE OF t SKIP LOCKED)
 UPDATE tasks SET open_slots = tasks.open_slots - 1, updated_at = :now
 FROM picked WHERE tasks.item_id = picked.item_id
 RETURNING tasks.item_id, tasks.priority
@@ -85,7 +87,7 @@ def lock_tasks(session: Session, task_ids: Sequence[int]) -> None:
     """
     if task_ids and session.get_bind().dialect.name == "postgresql":
         session.execute(
-            sa.text("SELECT item_id FROM tasks WHERE item_id IN :ids ORDER BY item_id FOR UPDATE").bindparams(
+            sa.text("SELECT item_id FROM tasks WHERE item_id IN :ids ORDER BY item_id FOR NO KEY UPDATE").bindparams(
                 sa.bindparam("ids", expanding=True)
             ),
             {"ids": sorted(task_ids)},
@@ -168,7 +170,7 @@ def expire_leases(session: Session, project_id: int, now: datetime, *, limit: in
             row[0]
             for row in session.execute(
                 sa.text(
-                    "SELECT item_id FROM tasks WHERE item_id IN :ids ORDER BY item_id FOR UPDATE SKIP LOCKED"
+                    "SELECT item_id FROM tasks WHERE item_id IN :ids ORDER BY item_id FOR NO KEY UPDATE SKIP LOCKED"
                 ).bindparams(sa.bindparam("ids", expanding=True)),
                 {"ids": due},
             )

@@ -105,6 +105,7 @@ class Project(Base):
     priority: Mapped[int] = mapped_column(default=0)
     lease_seconds: Mapped[int | None]
     schema_version: Mapped[int] = mapped_column(default=1)
+    quality: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
     archived_at: Mapped[datetime | None]
@@ -322,3 +323,92 @@ class Derivative(Base):
     duration: Mapped[float | None]
     error: Mapped[str | None] = mapped_column(sa.Text)
     created_at: Mapped[datetime]
+
+
+class GoldAnswer(Base):
+    """The known answer of a gold task: it scores annotators hidden among their tasks and qualifies newcomers."""
+
+    __tablename__ = "gold_answers"
+    task_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("tasks.item_id", ondelete="CASCADE"), primary_key=True, autoincrement=False
+    )
+    project_id: Mapped[int] = mapped_column(sa.ForeignKey("projects.id", ondelete="CASCADE"), index=True)
+    value: Mapped[dict[str, Any]]
+    created_by: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime]
+
+
+class Consensus(Base):
+    """The project's current answer for an item: value, confidence, method, and how it was reached.
+
+    ``status``: agreed (every answer the same), aggregated (truth inference settled a disagreement), reviewed
+    (a reviewer's verdict). ``review_state`` none / queued / done puts it in the review queue, with its reason.
+    """
+
+    __tablename__ = "consensus"
+    __table_args__ = (sa.Index("ix_consensus_review", "project_id", "review_state", "task_id"),)
+    task_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("tasks.item_id", ondelete="CASCADE"), primary_key=True, autoincrement=False
+    )
+    project_id: Mapped[int] = mapped_column(sa.ForeignKey("projects.id", ondelete="CASCADE"))
+    value: Mapped[dict[str, Any]]
+    confidence: Mapped[float]
+    method: Mapped[str] = mapped_column(sa.String(64))
+    status: Mapped[str] = mapped_column(sa.String(16))
+    answers: Mapped[int]
+    posterior: Mapped[dict[str, Any] | None] = mapped_column(JSONData)
+    review_state: Mapped[str] = mapped_column(sa.String(16), default="none")
+    review_reason: Mapped[str | None] = mapped_column(sa.String(32))
+    updated_at: Mapped[datetime]
+
+
+class Review(Base):
+    """A reviewer's verdict on an item's answers: accept, reject or correct (with the corrected value)."""
+
+    __tablename__ = "reviews"
+    __table_args__ = (sa.Index("ix_reviews_project_created", "project_id", "created_at"),)
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    project_id: Mapped[int] = mapped_column(sa.ForeignKey("projects.id", ondelete="CASCADE"))
+    task_id: Mapped[int] = mapped_column(sa.ForeignKey("tasks.item_id", ondelete="CASCADE"), index=True)
+    reviewer_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+    verdict: Mapped[str] = mapped_column(sa.String(16))
+    value: Mapped[dict[str, Any] | None] = mapped_column(JSONData)
+    reason: Mapped[str | None] = mapped_column(sa.String(32))
+    note: Mapped[str] = mapped_column(sa.Text, default="")
+    created_at: Mapped[datetime]
+
+
+class AnnotatorScore(Base):
+    """One annotator's standing in one project: gold and review evidence, estimated skill, paused or not.
+
+    ``floor_*`` count gold answers since the last resume: the window the accuracy floor is checked on.
+    """
+
+    __tablename__ = "annotator_scores"
+    project_id: Mapped[int] = mapped_column(sa.ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    gold_answered: Mapped[int] = mapped_column(default=0)
+    gold_correct: Mapped[int] = mapped_column(default=0)
+    floor_answered: Mapped[int] = mapped_column(default=0)
+    floor_correct: Mapped[int] = mapped_column(default=0)
+    reviewed_answered: Mapped[int] = mapped_column(default=0)
+    reviewed_correct: Mapped[int] = mapped_column(default=0)
+    skill: Mapped[float | None]
+    confusion: Mapped[list[Any] | None] = mapped_column(JSONData)
+    status: Mapped[str] = mapped_column(sa.String(16), default="active")
+    paused_reason: Mapped[str | None] = mapped_column(sa.String(500))
+    updated_at: Mapped[datetime]
+
+
+class Qualification(Base):
+    """An annotator's qualification test for a scope: one project (``project:<id>``) or a skill (``skill:ta``)."""
+
+    __tablename__ = "qualifications"
+    org_id: Mapped[int] = mapped_column(sa.ForeignKey("organizations.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    scope: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    project_id: Mapped[int | None] = mapped_column(sa.ForeignKey("projects.id", ondelete="SET NULL"))
+    status: Mapped[str] = mapped_column(sa.String(16))
+    answered: Mapped[int] = mapped_column(default=0)
+    correct: Mapped[int] = mapped_column(default=0)
+    updated_at: Mapped[datetime]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
-from kolam.api.deps import CurrentActor, ReadSession, WriteSession
+from kolam.api.deps import CurrentActor, JobsDep, ReadSession, WriteSession
 from kolam.api.schemas.common import ERRORS, FastJson
 from kolam.api.schemas.tasks import (
     AnnotationEditIn,
@@ -42,16 +42,20 @@ def _submission(body: AnnotationIn) -> Submission:
 
 
 @router.post("/projects/{project_id}/annotations", response_model=SubmitOut, status_code=201)
-def submit(project_id: int, body: AnnotationIn, session: WriteSession, actor: CurrentActor) -> Response:
+def submit(project_id: int, body: AnnotationIn, session: WriteSession, actor: CurrentActor, jobs: JobsDep) -> Response:
     """Store an answer. Retrying with the same `client_id` returns the first result (`replayed: true`)."""
     result = submissions.submit(session, actor, project_id, _submission(body))
+    if not result.replayed:
+        jobs.answers_arrived(project_id)
     return _submitted.response(_answer(result), status_code=201)
 
 
 @router.post("/projects/{project_id}/annotations/batch", response_model=BatchOut)
-def submit_batch(project_id: int, body: BatchIn, session: WriteSession, actor: CurrentActor) -> Response:
+def submit_batch(project_id: int, body: BatchIn, session: WriteSession, actor: CurrentActor, jobs: JobsDep) -> Response:
     """Several answers at once (an offline outbox syncing); each succeeds or fails on its own."""
     outcomes = submissions.submit_many(session, actor, project_id, [_submission(a) for a in body.annotations])
+    if any(o.result is not None and not o.result.replayed for o in outcomes):
+        jobs.answers_arrived(project_id)
     reply = BatchOut.model_construct(
         results=[
             BatchResultOut.model_construct(

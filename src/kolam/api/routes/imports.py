@@ -6,27 +6,18 @@ import tempfile
 from pathlib import Path
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
-from kolam.api.deps import BlobsDep, CurrentActor, DatabaseDep, SettingsDep
+from kolam.api.deps import BlobsDep, CurrentActor, DatabaseDep, JobsDep, SettingsDep
 from kolam.api.schemas.common import ERRORS
 from kolam.api.schemas.projects import ImportOut
 from kolam.errors import Invalid, NotFound, TooLarge
-from kolam.jobs.queue import Jobs
 from kolam.services import import_queue, imports
 from kolam.services.projects import get_project
 
 router = APIRouter(tags=["imports"], responses=ERRORS)
-
-
-async def _jobs(request: Request) -> Jobs:
-    jobs: Jobs = request.app.state.jobs
-    return jobs
-
-
-JobsDep = Annotated[Jobs, Depends(_jobs)]
 
 
 class ServerPathIn(BaseModel):

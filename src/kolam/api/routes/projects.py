@@ -41,6 +41,7 @@ def create_project(body: ProjectIn, session: WriteSession, actor: CurrentActor) 
         required_skills=body.required_skills,
         priority=body.priority,
         lease_seconds=body.lease_seconds,
+        quality=body.quality,
     )
     project = projects.create_project(
         session, actor, actor.org_id, kind=body.kind, schema=body.label_schema, settings=settings
@@ -63,6 +64,7 @@ def update_project(project_id: int, body: ProjectPatch, session: WriteSession, a
         required_skills=body.required_skills,
         priority=body.priority,
         lease_seconds=body.lease_seconds,
+        quality=body.quality,
     )
     project = projects.update_project(session, actor, project_id, settings=settings, schema=body.label_schema)
     return _detail(session, project)

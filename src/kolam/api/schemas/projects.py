@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 from kolam.api.schemas.common import Out
+from kolam.services.quality_settings import stored_quality
 
 
 class ProjectIn(BaseModel):
@@ -22,6 +23,9 @@ class ProjectIn(BaseModel):
     required_skills: list[str] = Field(default_factory=list)
     priority: int = 0
     lease_seconds: int | None = None
+    quality: dict[str, Any] | None = Field(
+        default=None, description="Quality policy (method, adaptive overlap, review, floor, qualification)."
+    )
 
 
 class ProjectPatch(BaseModel):
@@ -33,6 +37,7 @@ class ProjectPatch(BaseModel):
     required_skills: list[str] | None = None
     priority: int | None = None
     lease_seconds: int | None = None
+    quality: dict[str, Any] | None = Field(default=None, description="Fields to change; others keep their value.")
 
 
 class ProjectOut(Out):
@@ -46,8 +51,15 @@ class ProjectOut(Out):
     priority: int
     lease_seconds: int | None
     schema_version: int
+    quality: dict[str, Any]
     created_at: datetime
     updated_at: datetime
+
+    @field_validator("quality", mode="before")
+    @classmethod
+    def _complete(cls, value: dict[str, Any] | None) -> dict[str, Any]:
+        """Every field of the policy, defaults included (projects made before a field existed store less)."""
+        return stored_quality(value).model_dump(mode="json")
 
 
 class ProjectDetailOut(ProjectOut):
