@@ -15,7 +15,7 @@ from kolam.services.demo import PASSWORD, PEOPLE, set_up_demo
 from kolam.settings import Settings
 from kolam.store.blobs import BlobStore
 from kolam.store.db import Database
-from kolam.store.tables import Item, Prediction, Project
+from kolam.store.tables import GoldAnswer, Item, Prediction, Project
 
 LIMIT = 20
 EXPECTED = [
@@ -49,6 +49,22 @@ def test_four_projects_with_their_items_and_a_second_run_reuses_them(
     assert sorted(m["language"] for m in metas) == ["en"] * 7 + ["hi"] * 3 + ["ta"] * 5
     assert all("reference" not in m and isinstance(m["synthetic"], bool) for m in metas)  # never shown
     assert {item.mime_type for item in speech} == {"audio/flac"}
+
+
+def test_fashion_gold_comes_from_the_data_sets_labels_and_never_reaches_annotators_in_meta(
+    db: Database, settings: Settings, tmp_path: Path
+) -> None:
+    ids = {name: pid for pid, name, _ in _set_up(db, settings, tmp_path)}
+    with db.read() as s:
+        gold = s.execute(
+            sa.select(Item.external_id, GoldAnswer.value).join(GoldAnswer, GoldAnswer.task_id == Item.id)
+        ).all()
+        fashion = s.get(Project, ids["Fashion products"])
+        metas = s.scalars(sa.select(Item.meta).where(Item.project_id == ids["Fashion products"])).all()
+    # Test images 0 (ankle boot) is the first of every 25th; the limit keeps only it.
+    assert [(ext, value["labels"]) for ext, value in gold] == [("fashion-mnist-test-0", ["Ankle boot"])]
+    assert fashion is not None and fashion.gold_ratio > 0 and fashion.quality["adaptive"] is True
+    assert all("source_label" not in (m or {}) for m in metas)
 
 
 def test_demo_annotators_can_work_on_every_project(

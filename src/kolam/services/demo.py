@@ -23,7 +23,8 @@ from kolam.demo.datasets import (
 )
 from kolam.errors import NotFound
 from kolam.formats import SourceRecord
-from kolam.services import accounts, imports, projects
+from kolam.services import accounts, gold, imports, projects
+from kolam.services.gold import GoldEntry
 from kolam.services.projects import ProjectSettings
 from kolam.store.blobs import BlobStore
 from kolam.store.db import Database
@@ -35,7 +36,13 @@ PEOPLE = (
     ("anbu@demo.kolam", "Anbu", "annotator", ("ta", "en")),
     ("priya@demo.kolam", "Priya", "annotator", ("hi", "en")),
     ("ravi@demo.kolam", "Ravi", "annotator", ("ta", "hi", "en")),
+    ("lakshmi@demo.kolam", "Lakshmi (reviewer)", "reviewer", ()),
+    ("client@demo.kolam", "Client (viewer)", "viewer", ()),
 )
+GOLD_EVERY = 25
+"""One Fashion-MNIST image in this many is gold, answered from the data set's own label. (The e-mails' spam/ham
+labels are coarser than the moderation schema, so they would mark a right "scam" wrong: no gold there.)"""
+FASHION_QUALITY = {"adaptive": True, "max_overlap": 5, "target_confidence": 0.95, "floor_accuracy": 0.5}
 FASHION_INSTRUCTIONS = """# Fashion product photos
 Choose the one class that fits the product. Press the number key shown on the button.
 
@@ -102,23 +109,36 @@ class DemoProject:
     source: str
     records: Callable[[Path, int | None], Iterator[SourceRecord]]
     folder: str | None = None
+    quality: dict[str, Any] | None = None
+    gold_ratio: float = 0.0
+    gold: Callable[[int | None], list[GoldEntry]] | None = None
 
 
 def _fashion_records(folder: Path, limit: int | None) -> Iterator[SourceRecord]:
-    for png, label, index in iter_fashion_mnist(limit):
+    for png, _label, index in iter_fashion_mnist(limit):
         path = folder / f"fmnist-test-{index:05d}.png"
         if not path.exists():
             path.write_bytes(png)
         yield SourceRecord(
-            fields={"image": path.name, "id": f"fashion-mnist-test-{index}", "meta": {"source_label": label}},
+            fields={"image": path.name, "id": f"fashion-mnist-test-{index}"},
             location=f"fashion-mnist test image {index}",
         )
+
+
+def _fashion_gold(limit: int | None) -> list[GoldEntry]:
+    """The data set's label as the known answer of every GOLD_EVERY-th image (kept out of the items' meta,
+    which annotators receive: a gold item must look like any other)."""
+    return [
+        GoldEntry({"labels": [label]}, external_id=f"fashion-mnist-test-{index}")
+        for _, label, index in iter_fashion_mnist(limit)
+        if index % GOLD_EVERY == 0
+    ]
 
 
 def _moderation_records(_folder: Path, limit: int | None) -> Iterator[SourceRecord]:
     for i, msg in enumerate(iter_moderation_messages(limit)):
         yield SourceRecord(
-            fields={"text": msg["text"], "id": msg["id"], "meta": {"source_label": msg["label"]}},
+            fields={"text": msg["text"], "id": msg["id"]},
             location=f"moderation message {i}",
         )
 
@@ -162,6 +182,9 @@ DEMO_PROJECTS = (
         source="fashion-mnist t10k",
         records=_fashion_records,
         folder="fashion-mnist",
+        quality=FASHION_QUALITY,
+        gold_ratio=0.05,
+        gold=_fashion_gold,
     ),
     DemoProject(
         name="E-mail moderation",
@@ -219,7 +242,13 @@ def set_up_demo(db: Database, blobs: BlobStore, work_dir: Path, *, limit: int | 
 
 def _create(db: Database, org_id: int, spec: DemoProject, work_dir: Path, blobs: BlobStore, limit: int | None) -> int:
     """Make the project and import its items; files are written under ``work_dir`` first, as an import reads paths."""
-    settings = ProjectSettings(name=spec.name, instructions=spec.instructions, overlap=spec.overlap)
+    settings = ProjectSettings(
+        name=spec.name,
+        instructions=spec.instructions,
+        overlap=spec.overlap,
+        gold_ratio=spec.gold_ratio,
+        quality=spec.quality,
+    )
     with db.write() as s:
         project_id = projects.create_project(s, None, org_id, kind=spec.kind, schema=spec.schema, settings=settings).id
     folder = work_dir / spec.folder if spec.folder else work_dir
@@ -235,4 +264,8 @@ def _create(db: Database, org_id: int, spec: DemoProject, work_dir: Path, blobs:
         allowed_roots=[folder] if spec.folder else (),
         org_id=org_id,
     )
+    entries = spec.gold(limit) if spec.gold else []
+    if entries:
+        with db.write() as s:
+            gold.set_gold(s, None, project_id, entries, org_id=org_id)
     return project_id
