@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -18,15 +19,45 @@ from sqlalchemy.orm import Session
 
 from kolam.labels.schema import ImageClassesSchema, TextClassesSchema
 from kolam.quality import report
+from kolam.quality.report import BoolArray, IntArray
 from kolam.services import review, standing
 from kolam.services.context import Actor
 from kolam.services.projects import current_schema, get_project
 from kolam.services.quality_settings import stored_quality
-from kolam.store.tables import Annotation, Consensus, GoldAnswer, Project, Review, Task
+from kolam.store.tables import Annotation, AnswerLabel, Consensus, GoldAnswer, Project, Review, Task
 
 
 def pseudonym(user_id: int) -> str:
     return f"a{user_id}"  # the pseudonym exports and the dashboard use
+
+
+@dataclass(frozen=True)
+class _Answers:
+    """The project's counted current answers as arrays, one entry per answer; ``label`` is the class code of a
+    single-label answer (-1 for none, or for a project that is not single-label)."""
+
+    task: IntArray
+    user: IntArray
+    gold: BoolArray
+    label: IntArray
+
+
+def _answers(session: Session, project_id: int, classes: list[str] | None) -> _Answers:
+    """Read from the index of answers' classes, not the answers' JSON: a 200k-item report must not parse 1M values."""
+    rows = session.execute(
+        sa.select(Annotation.task_id, Annotation.user_id, Task.is_gold, AnswerLabel.label)
+        .join(Task, Task.item_id == Annotation.task_id)
+        .outerjoin(AnswerLabel, AnswerLabel.annotation_id == Annotation.id)
+        .where(Annotation.project_id == project_id, Annotation.is_current.is_(True), Annotation.counted.is_(True))
+    ).all()
+    index = {c: i for i, c in enumerate(classes or ())}
+    n = len(rows)
+    return _Answers(
+        task=np.fromiter((r[0] for r in rows), np.int64, n),
+        user=np.fromiter((r[1] for r in rows), np.int64, n),
+        gold=np.fromiter((bool(r[2]) for r in rows), np.bool_, n),
+        label=np.fromiter((index.get(r[3], -1) for r in rows), np.int64, n),
+    )
 
 
 def quality_report(
@@ -43,60 +74,97 @@ def quality_report(
         if isinstance(schema, ImageClassesSchema | TextClassesSchema) and not schema.multi_label
         else None
     )
-    answers = session.execute(
-        sa.select(Annotation.task_id, Annotation.user_id, Annotation.value, Task.is_gold)
-        .join(Task, Task.item_id == Annotation.task_id)
-        .where(Annotation.project_id == project.id, Annotation.is_current.is_(True), Annotation.counted.is_(True))
-    ).all()
-    gold_query = sa.select(GoldAnswer.task_id, GoldAnswer.value).where(GoldAnswer.project_id == project.id)
-    gold: dict[int, Any] = {task_id: value for task_id, value in session.execute(gold_query)}
+    answers = _answers(session, project.id, classes)
     consensus = session.execute(
         sa.select(Consensus.task_id, Consensus.value, Consensus.confidence, Consensus.status, Consensus.method).where(
             Consensus.project_id == project.id
         )
     ).all()
-    out: dict[str, Any] = {
+    settled = _consensus_codes(consensus, classes)
+    return {
         "project": {"id": project.id, "name": project.name, "kind": project.kind},
         "policy": stored_quality(project.quality).model_dump(mode="json"),
         "summary": _summary(session, project, answers, consensus),
-        "gold": _gold(project.kind, answers, gold, classes),
+        "gold": _gold(session, project, classes),
         "agreement": _agreement(answers, classes),
         "consensus": _consensus(consensus),
         "review": _review(session, project.id),
-        "annotators": _annotators(session, project, answers, consensus, classes, named),
-        "confusion": _confusion(answers, consensus, classes),
+        "annotators": _annotators(session, project, answers, settled, named),
+        "confusion": _confusion(answers, settled, classes),
     }
+
+
+def _consensus_codes(consensus: Sequence[Any], classes: list[str] | None) -> IntArray:
+    """The consensus class code of each answer's item, aligned with a sorted array of task ids: ``(tasks, codes)``
+    packed as a (2, n) array; empty for projects that are not single-label."""
+    if classes is None or not consensus:
+        return np.zeros((2, 0), dtype=np.int64)
+    index = {c: i for i, c in enumerate(classes)}
+    pairs = sorted((row.task_id, index.get((row.value.get("labels") or [None])[0], -1)) for row in consensus)
+    return np.array(pairs, dtype=np.int64).T
+
+
+def _settled_label(answers: _Answers, settled: IntArray) -> IntArray:
+    """Each answer's item's consensus code (-1 where the item has none)."""
+    out = np.full(answers.task.size, -1, dtype=np.int64)
+    if settled.shape[1] == 0 or answers.task.size == 0:
+        return out
+    at = np.searchsorted(settled[0], answers.task).clip(0, settled.shape[1] - 1)
+    found = settled[0][at] == answers.task
+    out[found] = settled[1][at[found]]
     return out
 
 
-def _summary(session: Session, project: Project, answers: Sequence[Any], consensus: Sequence[Any]) -> dict[str, Any]:
-    per_task: dict[int, int] = defaultdict(int)
-    for a in answers:
-        if not a.is_gold:
-            per_task[a.task_id] += 1
-    done = session.scalars(
-        sa.select(Task.item_id).where(Task.project_id == project.id, Task.state == "done", Task.is_gold.is_(False))
-    ).all()
+def _distinct(tasks: IntArray, users: IntArray) -> int:
+    """Answers, not rows: a multi-label answer has a row per class it names (one current answer per person)."""
+    return int(np.unique(np.stack([tasks, users]), axis=1).shape[1]) if tasks.size else 0
+
+
+def _summary(session: Session, project: Project, answers: _Answers, consensus: Sequence[Any]) -> dict[str, Any]:
+    done = np.array(
+        session.scalars(
+            sa.select(Task.item_id).where(Task.project_id == project.id, Task.state == "done", Task.is_gold.is_(False))
+        ).all(),
+        dtype=np.int64,
+    )
     total = session.scalar(
         sa.select(sa.func.count()).select_from(Task).where(Task.project_id == project.id, Task.state != "staged")
     )
+    mine = answers.task[~answers.gold]
+    tasks, counts = np.unique(mine, return_counts=True)
+    per_done = np.zeros(done.size, dtype=np.int64)
+    if tasks.size and done.size:
+        at = np.searchsorted(tasks, done).clip(0, tasks.size - 1)
+        per_done = np.where(tasks[at] == done, counts[at], 0)
     return {
         "items": int(total or 0),
-        "items_settled": len(done),
+        "items_settled": int(done.size),
         "items_with_consensus": len(consensus),
-        "answers": len(answers),
-        "gold_answers": sum(1 for a in answers if a.is_gold),
-        "human_answers_per_settled_item": report.answers_per_item(np.array([per_task[t] for t in done])),
+        "answers": int(np.unique(np.stack([answers.task, answers.user]), axis=1).shape[1]) if answers.task.size else 0,
+        "gold_answers": int(
+            np.unique(np.stack([answers.task[answers.gold], answers.user[answers.gold]]), axis=1).shape[1]
+        )
+        if answers.gold.any()
+        else 0,
+        "human_answers_per_settled_item": report.answers_per_item(per_done),
     }
 
 
-def _gold(kind: str, answers: Sequence[Any], gold: dict[int, Any], classes: list[str] | None) -> dict[str, Any]:
-    scored = [(a, standing.score(kind, a.value, gold[a.task_id]).correct) for a in answers if a.task_id in gold]
+def _gold(session: Session, project: Project, classes: list[str] | None) -> dict[str, Any]:
+    rows = session.execute(
+        sa.select(Annotation.value, GoldAnswer.value)
+        .join(GoldAnswer, GoldAnswer.task_id == Annotation.task_id)
+        .where(GoldAnswer.project_id == project.id, Annotation.is_current.is_(True), Annotation.counted.is_(True))
+    ).all()
+    items = session.scalar(
+        sa.select(sa.func.count()).select_from(GoldAnswer).where(GoldAnswer.project_id == project.id)
+    )
+    scored = [(known, standing.score(project.kind, answer, known).correct) for answer, known in rows]
     n = len(scored)
     correct = sum(1 for _, ok in scored if ok)
     low, high = report.wilson_interval(correct, n)
     out: dict[str, Any] = {
-        "items": len(gold),
+        "items": int(items or 0),
         "answers": n,
         "correct": correct,
         "accuracy": correct / n if n else None,
@@ -104,7 +172,7 @@ def _gold(kind: str, answers: Sequence[Any], gold: dict[int, Any], classes: list
     }
     if classes is not None and scored:
         index = {c: i for i, c in enumerate(classes)}
-        truth = [(gold[a.task_id].get("labels") or [None])[0] for a, _ in scored]
+        truth = [(known.get("labels") or [None])[0] for known, _ in scored]
         keep = [i for i, t in enumerate(truth) if t in index]
         table = report.accuracy_by_class(
             np.array([index[truth[i]] for i in keep], dtype=np.int64),
@@ -124,20 +192,13 @@ def _num(value: float) -> float | None:
     return None if np.isnan(value) else round(float(value), 4)
 
 
-def _agreement(answers: Sequence[Any], classes: list[str] | None) -> dict[str, Any]:
+def _agreement(answers: _Answers, classes: list[str] | None) -> dict[str, Any]:
     if classes is None:
         return {"available": False, "reason": "agreement statistics are computed for single-label class projects"}
-    index = {c: i for i, c in enumerate(classes)}
-    usable = [a for a in answers if not a.is_gold and len(a.value.get("labels") or []) == 1]
-    usable = [a for a in usable if a.value["labels"][0] in index]
-    tasks = {t: i for i, t in enumerate(sorted({a.task_id for a in usable}))}
-    users = {u: i for i, u in enumerate(sorted({a.user_id for a in usable}))}
-    summary = report.agreement_summary(
-        np.array([tasks[a.task_id] for a in usable], dtype=np.int64),
-        np.array([users[a.user_id] for a in usable], dtype=np.int64),
-        np.array([index[a.value["labels"][0]] for a in usable], dtype=np.int64),
-        len(classes),
-    )
+    usable = ~answers.gold & (answers.label >= 0)
+    _, tasks = np.unique(answers.task[usable], return_inverse=True)
+    _, users = np.unique(answers.user[usable], return_inverse=True)
+    summary = report.agreement_summary(tasks, users, answers.label[usable], len(classes))
     per_class = summary.pop("per_class_alpha")
     summary["per_class"] = [{"class": c, "alpha": per_class[i]} for i, c in enumerate(classes)]
     return {"available": True, **summary}
@@ -169,25 +230,21 @@ def _review(session: Session, project_id: int) -> dict[str, Any]:
 
 
 def _annotators(
-    session: Session,
-    project: Project,
-    answers: Sequence[Any],
-    consensus: Sequence[Any],
-    classes: list[str] | None,
-    named: bool,
+    session: Session, project: Project, answers: _Answers, settled: IntArray, named: bool
 ) -> list[dict[str, Any]]:
-    settled = {row.task_id: row.value for row in consensus}
-    counts: dict[int, int] = defaultdict(int)
-    agree: dict[int, list[bool]] = defaultdict(list)
-    for a in answers:
-        counts[a.user_id] += 1
-        if classes is not None and a.task_id in settled and not a.is_gold:
-            agree[a.user_id].append(
-                sorted(a.value.get("labels") or []) == sorted(settled[a.task_id].get("labels") or [])
-            )
+    users, answered = np.unique(answers.user, return_counts=True)
+    counts = dict(zip(users.tolist(), answered.tolist(), strict=True))
+    consensus = _settled_label(answers, settled)
+    judged = ~answers.gold & (consensus >= 0)
+    agreeing = dict.fromkeys(users.tolist(), (0, 0))
+    if judged.any():
+        who, n = np.unique(answers.user[judged], return_counts=True)
+        hits = np.bincount(np.searchsorted(who, answers.user[judged]), weights=(answers.label == consensus)[judged])
+        agreeing.update({int(u): (int(k), int(h)) for u, k, h in zip(who, n, hits, strict=True)})
     out = []
     for score, name, email in standing.standings(session, project.id):
         low, high = report.wilson_interval(score.gold_correct, score.gold_answered)
+        n_judged, n_agree = agreeing.get(score.user_id, (0, 0))
         entry: dict[str, Any] = {
             "annotator": (name or email) if named else pseudonym(score.user_id),
             "answers": counts.get(score.user_id, 0),
@@ -199,7 +256,7 @@ def _annotators(
             },
             "reviewed": {"answers": score.reviewed_answered, "correct": score.reviewed_correct},
             "skill": score.skill,
-            "agreement_with_consensus": float(np.mean(agree[score.user_id])) if agree.get(score.user_id) else None,
+            "agreement_with_consensus": n_agree / n_judged if n_judged else None,
             "status": score.status,
             "paused_reason": score.paused_reason,
         }
@@ -209,25 +266,12 @@ def _annotators(
     return out
 
 
-def _confusion(answers: Sequence[Any], consensus: Sequence[Any], classes: list[str] | None) -> dict[str, Any] | None:
+def _confusion(answers: _Answers, settled: IntArray, classes: list[str] | None) -> dict[str, Any] | None:
     """Answers against the consensus: which classes annotators mistake for which (rows: consensus)."""
     if classes is None:
         return None
-    index = {c: i for i, c in enumerate(classes)}
-    settled = {row.task_id: (row.value.get("labels") or [None])[0] for row in consensus}
-    pairs = [
-        (index[settled[a.task_id]], index[a.value["labels"][0]])
-        for a in answers
-        if not a.is_gold
-        and settled.get(a.task_id) in index
-        and len(a.value.get("labels") or []) == 1
-        and a.value["labels"][0] in index
-    ]
-    matrix = report.confusion_matrix(
-        np.array([p[0] for p in pairs], dtype=np.int64), np.array([p[1] for p in pairs], dtype=np.int64), len(classes)
-    )
-    return {
-        "classes": classes,
-        "counts": matrix.tolist(),
-        "rates": np.round(report.normalised_rows(matrix), 4).tolist(),
-    }
+    consensus = _settled_label(answers, settled)
+    keep = ~answers.gold & (consensus >= 0) & (answers.label >= 0)
+    matrix = report.confusion_matrix(consensus[keep], answers.label[keep], len(classes))
+    rates = np.round(report.normalised_rows(matrix), 4)
+    return {"classes": classes, "counts": matrix.tolist(), "rates": rates.tolist()}
