@@ -231,7 +231,7 @@ def test_consensus_review_and_report(app_client: TestClient, factory, setup):
 
     queue = app_client.get(api(project.id, "/review"), headers=manager.headers).json()
     flagged = [c for c in queue["items"] if c["review_reason"] == "flagged"]
-    assert [items[c["task_id"]] for c in flagged] == ["dog-0"]
+    assert [items[c["task_id"]] for c in flagged] == [c["external_id"] for c in flagged] == ["dog-0"]
     assert queue["counts"]["flagged"] == 1
     annotator = factory.person(org)
     assert app_client.get(api(project.id, "/review"), headers=annotator.headers).status_code == 403
@@ -262,7 +262,7 @@ def test_consensus_review_and_report(app_client: TestClient, factory, setup):
     assert reviewed["status"] == "reviewed" and reviewed["confidence"] == 1.0  # a refresh keeps the verdict
 
     report = app_client.get(api(project.id, "/quality"), headers=manager.headers).json()
-    assert report["summary"]["items_settled"] == 11
+    assert report["summary"]["items_settled"] == report["summary"]["items"] == 11  # gold apart
     assert report["summary"]["human_answers_per_settled_item"]["mean"] == 3.0
     assert report["gold"]["answers"] == 3 and report["gold"]["correct"] == 2
     assert report["agreement"]["available"] and report["agreement"]["krippendorff_alpha"] is not None
@@ -278,6 +278,8 @@ def test_consensus_review_and_report(app_client: TestClient, factory, setup):
     assert contrarian_row["reviewed"] == {"answers": 1, "correct": 0}
 
     viewer = factory.person(org, "viewer")
+    refused = app_client.post(api(project.id, "/consensus/refresh"), headers=viewer.headers)
+    assert refused.status_code == 403  # the client's seat reads; a refresh writes
     seen = app_client.get(api(project.id, "/quality"), headers=viewer.headers).json()
     assert all(
         a["annotator"].startswith("a") and "@" not in a["annotator"] and "user_id" not in a for a in seen["annotators"]

@@ -93,3 +93,36 @@ def test_manager_pages_are_named_reachable_and_marked(page, live_server: LiveSer
     page.locator("#view h1").first.wait_for()
     page.wait_for_load_state("networkidle")
     check_screen(page)
+
+
+@pytest.mark.parametrize("route", ["#/projects/{id}/review", "#/projects/{id}/review/{task}", "#/projects/{id}/quality",
+                                   "#/projects/{id}/gold"])  # fmt: skip
+def test_quality_pages_are_named_reachable_and_marked(page, live_server: LiveServer, route: str) -> None:  # type: ignore[no-untyped-def]
+    from tests.browser.quality_data import call, review_project
+
+    org = live_server.org()
+    manager = live_server.person(org, "manager")
+    project = review_project(live_server, org, manager)
+    task = call(live_server, manager, "GET", f"projects/{project.id}/review").json()["items"][0]["task_id"]
+    sign_in(page, manager, org)
+    page.get_by_role("heading", name="Projects").wait_for()
+    page.goto("/" + route.format(id=project.id, task=task))
+    page.locator("#view h2").first.wait_for()
+    page.wait_for_load_state("networkidle")
+    check_screen(page)
+
+
+def test_review_correction_editor_is_named_reachable_and_marked(page, live_server: LiveServer) -> None:  # type: ignore[no-untyped-def]
+    from tests.browser.quality_data import call, review_project
+
+    org = live_server.org()
+    manager = live_server.person(org, "manager")
+    project = review_project(live_server, org, manager)
+    task = call(live_server, manager, "GET", f"projects/{project.id}/review").json()["items"][0]["task_id"]
+    sign_in(page, manager, org)
+    page.get_by_role("heading", name="Projects").wait_for()
+    page.goto(f"/#/projects/{project.id}/review/{task}")
+    page.locator("#verdict-accept").wait_for()
+    page.keyboard.press("c")
+    page.locator("#review-editor .ws-interface[data-ready]").wait_for()
+    check_screen(page)

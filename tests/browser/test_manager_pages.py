@@ -226,7 +226,7 @@ def test_viewer_sees_dashboards_and_exports_only(page: Any, live_server: LiveSer
     assert f"a{annotator.actor.user_id}" in page.locator("#annotators").inner_text()
     assert annotator.email not in page.locator("#annotators").inner_text()
     assert page.locator("#exports a").count() >= 1
-    assert page.locator("nav.tabs a").all_inner_texts() == ["Dashboard"]
+    assert page.locator("nav.tabs a").all_inner_texts() == ["Dashboard", "Quality"]
     page.goto(f"/#/projects/{project.id}/edit")
     page.locator("p.error[role=alert]").wait_for()
     assert page.locator("#project-form").count() == 0

@@ -128,7 +128,9 @@ def _summary(session: Session, project: Project, answers: _Answers, consensus: S
         dtype=np.int64,
     )
     total = session.scalar(
-        sa.select(sa.func.count()).select_from(Task).where(Task.project_id == project.id, Task.state != "staged")
+        sa.select(sa.func.count())
+        .select_from(Task)
+        .where(Task.project_id == project.id, Task.state != "staged", Task.is_gold.is_(False))
     )
     mine = answers.task[~answers.gold]
     tasks, counts = np.unique(mine, return_counts=True)

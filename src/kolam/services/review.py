@@ -17,12 +17,12 @@ from sqlalchemy.orm import Session
 
 from kolam.errors import Conflict, Invalid, NotFound
 from kolam.labels import validate_answer
-from kolam.services import audit, standing
+from kolam.services import audit, media, standing
 from kolam.services.assignment import item_payload
 from kolam.services.consensus import REVIEW_REASONS
 from kolam.services.context import Actor
 from kolam.services.projects import current_schema, get_project
-from kolam.store.tables import Annotation, Consensus, GoldAnswer, Item, Prediction, Review, Task, User
+from kolam.store.tables import Annotation, Consensus, Derivative, GoldAnswer, Item, Prediction, Review, Task, User
 from kolam.store.types import utcnow
 
 Verdict = Literal["accept", "reject", "correct"]
@@ -44,7 +44,7 @@ def queue_counts(session: Session, project_id: int) -> dict[str, int]:
 
 def review_queue(
     session: Session, actor: Actor, project_id: int, *, reason: str | None = None, offset: int = 0, limit: int = 50
-) -> list[Consensus]:
+) -> list[tuple[Consensus, str | None]]:
     """The queued items, most urgent reason first, then least confident."""
     actor.require("reviews.work")
     project = get_project(session, actor, project_id)
@@ -52,12 +52,17 @@ def review_queue(
         raise Invalid(f"reason must be one of {', '.join(REVIEW_REASONS)}", field="reason")
     if not 1 <= limit <= 200 or offset < 0:
         raise Invalid("limit must be 1–200 and offset at least 0", field="limit")
-    query = sa.select(Consensus).where(Consensus.project_id == project.id, Consensus.review_state == "queued")
+    query = (
+        sa.select(Consensus, Item.external_id)
+        .join(Item, Item.id == Consensus.task_id)
+        .where(Consensus.project_id == project.id, Consensus.review_state == "queued")
+    )
     if reason is not None:
         query = query.where(Consensus.review_reason == reason)
-    return list(
-        session.scalars(query.order_by(_URGENCY, Consensus.confidence, Consensus.task_id).offset(offset).limit(limit))
+    rows = session.execute(
+        query.order_by(_URGENCY, Consensus.confidence, Consensus.task_id).offset(offset).limit(limit)
     )
+    return [(row[0], row[1]) for row in rows]
 
 
 def review_item(session: Session, actor: Actor, project_id: int, task_id: int) -> dict[str, Any]:
@@ -78,6 +83,8 @@ def review_item(session: Session, actor: Actor, project_id: int, task_id: int) -
         .where(Annotation.task_id == task_id, Annotation.is_current.is_(True))
         .order_by(Annotation.created_at, Annotation.id)
     ).all()
+    display = session.get(Derivative, (task_id, media.DISPLAY))
+    size = (display.width, display.height) if display and display.width and display.height else None
     consensus = session.get(Consensus, task_id)
     gold = session.get(GoldAnswer, task_id)
     predictions = session.scalars(sa.select(Prediction).where(Prediction.task_id == task_id)).all()
@@ -89,7 +96,7 @@ def review_item(session: Session, actor: Actor, project_id: int, task_id: int) -
         "project_id": project.id,
         "schema_version": project.schema_version,
         "state": task.state,
-        "item": item_payload(item),
+        "item": item_payload(item, size),
         "answers": [
             {
                 "annotation_id": a.id,

@@ -14,6 +14,7 @@ from kolam.api.schemas.quality import (
     GoldOut,
     GoldRemoveIn,
     GoldSetIn,
+    QueuedOut,
     ResolveOut,
     ReviewIn,
     ReviewOut,
@@ -60,7 +61,7 @@ def refresh_consensus(
     background: Annotated[bool, Query(description="Queue it as a job and answer 202 at once.")] = False,
 ) -> Any:
     """Recompute every item's consensus and every annotator's skill now (it also runs after answers arrive)."""
-    actor.require("stats.read")
+    actor.require("reviews.work")
     with db.read() as session:
         project = get_project(session, actor, project_id)
     if background:
@@ -94,7 +95,8 @@ def review_queue(
     """Items waiting for a reviewer, most urgent reason first, then least confident."""
     items = review.review_queue(session, actor, project_id, reason=reason, offset=offset, limit=limit)
     return ReviewQueueOut(
-        counts=review.queue_counts(session, project_id), items=[ConsensusOut.model_validate(c) for c in items]
+        counts=review.queue_counts(session, project_id),
+        items=[QueuedOut(**ConsensusOut.model_validate(c).model_dump(), external_id=ext) for c, ext in items],
     )
 
 

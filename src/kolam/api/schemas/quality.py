@@ -47,9 +47,13 @@ class ConsensusOut(Out):
     updated_at: datetime
 
 
+class QueuedOut(ConsensusOut):
+    external_id: str | None = Field(description="The item's id in the client's data.")
+
+
 class ReviewQueueOut(BaseModel):
     counts: dict[str, int] = Field(description="Items waiting, per reason.")
-    items: list[ConsensusOut]
+    items: list[QueuedOut]
 
 
 class ReviewIn(BaseModel):

@@ -32,6 +32,7 @@ const SHELL = [
   "/static/js/work/netstatus.js",
   "/static/js/work/outbox.js",
   "/static/js/work/skip_dialog.js",
+  "/static/js/work/standing.js",
   "/static/js/work/timer.js",
   "/static/js/interfaces/image_classes.js",
   "/static/js/interfaces/text_classes.js",

@@ -63,7 +63,8 @@ export function formatDuration(ms) {
 
 /** Load a page's stylesheet once (pages bring their own CSS so annotators download only theirs). */
 export function loadCss(href) {
-  if (document.querySelector(`link[href="${href}"]`)) return Promise.resolve();
+  // rel=stylesheet only: index.html preloads workspace.css (rel=preload), which fetches but does not apply it
+  if (document.querySelector(`link[rel="stylesheet"][href="${href}"]`)) return Promise.resolve();
   return new Promise((resolve) => {
     const link = h("link", { rel: "stylesheet", href, onload: resolve, onerror: resolve });
     document.head.append(link);

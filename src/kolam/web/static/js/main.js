@@ -16,6 +16,10 @@ const ROUTES = [
   [/^#\/projects\/(\d+)\/edit$/, "./pages/project_edit.js"],
   [/^#\/projects\/(\d+)\/import$/, "./pages/import.js"],
   [/^#\/projects\/(\d+)\/items$/, "./pages/items.js"],
+  [/^#\/projects\/(\d+)\/review$/, "./pages/review_queue.js"],
+  [/^#\/projects\/(\d+)\/review\/(\d+)$/, "./pages/review_item.js"],
+  [/^#\/projects\/(\d+)\/quality$/, "./pages/quality.js"],
+  [/^#\/projects\/(\d+)\/gold$/, "./pages/gold.js"],
   [/^#\/projects\/(\d+)$/, "./pages/dashboard.js"],
   [/^#\/members$/, "./pages/members.js"],
   [/^#\/?$/, "./pages/projects.js"],
@@ -87,8 +91,11 @@ async function route() {
     try {
       const page = await pageModule;
       if (generation !== routing) return;
-      mount(view);
-      const done = (await page.render(view, match.slice(1), me)) || null;
+      // Each page draws into its own box: a page still loading when the person moves on (it appends after its
+      // requests) then fills a box no longer on screen, instead of adding itself above the next page.
+      const box = h("div.page");
+      mount(view, box);
+      const done = (await page.render(box, match.slice(1), me)) || null;
       if (generation !== routing) {
         if (done) done(); // the person moved on while this page was rendering
         return;

@@ -13,6 +13,7 @@ import { media, mediaInfo } from "./work/media_cache.js";
 import * as netstatus from "./work/netstatus.js";
 import * as outbox from "./work/outbox.js";
 import { askSkipReason } from "./work/skip_dialog.js";
+import { StandingBanner, refusalPanel, refusalTitle } from "./work/standing.js";
 import { TaskTimer } from "./work/timer.js";
 
 const RECHECK_MS = 30_000;
@@ -89,7 +90,10 @@ export async function render(view, [projectIdText], me) {
   await outbox.start(me);
   netstatus.show();
   const batch = new Batch(projectId, outbox.ownerKey(), null, outbox.queuedTaskIds);
-  const loaded = batch.load(await outbox.queuedTaskIds());
+  // A refusal (paused, test failed) is shown in the workspace, not as a broken page: the Workspace asks again.
+  const loaded = batch.load(await outbox.queuedTaskIds()).catch((err) => {
+    if (!refusalTitle(err)) throw err;
+  });
   let [project, module] = await Promise.all([projectLoaded, iface, loaded, styled]);
   if (project.lease_seconds) batch.leaseSeconds = project.lease_seconds;
   if (batch.tasks.some((t) => t.schema_version !== project.schema_version) && navigator.onLine) {
@@ -131,12 +135,14 @@ class Workspace {
     this.instructions = h("details.ws-instructions", { open: !!p.instructions },
       h("summary", {}, "Instructions (Shift+I)"),
       h("div.ws-instructions-text", {}, p.instructions ? renderMarkdown(p.instructions) : "No instructions for this project."));
+    this.standing = new StandingBanner(p.id);
     const [attention, stopAttention] = attentionPanel();
     this.stops.push(stopAttention);
     mount(
       this.view,
       h("section.workspace", { dataset: { kind: p.kind } },
         h("header.ws-head", {}, h("h1", {}, p.name), this.counts),
+        this.standing.element,
         this.instructions,
         attention,
         this.suggestion,
@@ -165,6 +171,8 @@ class Workspace {
     });
     k.register(shift("C"), "Write a comment", () => this.comment.focus(), { group: "Workspace" });
     this.clock = setInterval(() => this.tick(), 500);
+    // the test's progress counts answers the server has: look again whenever the outbox has sent everything
+    this.stops.push(outbox.subscribe((s) => s.pending === 0 && this.standing.refresh().catch((err) => this.fail(err))));
     this.batch.startRenewals();
     this.onOnline = () => !this.task && this.recheck();
     window.addEventListener("online", this.onOnline);
@@ -183,6 +191,12 @@ class Workspace {
 
   fail(err) {
     if (err?.status === 401) throw err;
+    if (refusalTitle(err)) {
+      this.refusal = err; // kept until the next ask for work
+      this.standing.watching = true;
+      this.standing.refresh().catch(() => {});
+      if (!this.task) return this.showEmpty();
+    }
     toast(err?.message || String(err), { error: true });
   }
 
@@ -255,6 +269,12 @@ class Workspace {
   }
 
   showEmpty() {
+    clearTimeout(this.recheckTimer);
+    if (this.refusal) {
+      mount(this.stage, refusalPanel(this.refusal, () => this.recheck()));
+      this.recheckTimer = setTimeout(() => this.recheck(), RECHECK_MS);
+      return this.tick();
+    }
     const offline = !navigator.onLine;
     mount(
       this.stage,
@@ -272,10 +292,11 @@ class Workspace {
   async recheck() {
     clearTimeout(this.recheckTimer);
     await outbox.syncNow(); // answers first: a lease that ran out offline is then not handed back as new work
+    this.refusal = null;
     const added = await this.batch.topUp({ force: true }).catch((err) => (this.fail(err), 0));
     if (this.task) return;
     if (added || this.batch.current()) await this.show(this.batch.current());
-    else this.recheckTimer = setTimeout(() => this.recheck(), RECHECK_MS);
+    else if (!this.refusal) this.showEmpty(); // a refusal has shown its panel (and asks again) already
   }
 
   toggleUnclear() {

@@ -21,9 +21,10 @@ export function niceMax(max) {
 
 /**
  * points: [{label, short, value}] — `label` for the table and tooltips, `short` under the bar (or "").
- * Options: caption (the table's and figure's caption), summary (the image's aria-label), unit, width, height.
+ * Options: caption (the table's and figure's caption), summary (the image's aria-label), unit, width, height,
+ * labelHeader (the table's first column).
  */
-export function barChart(points, { caption, summary, unit = "", width = 760, height = 190 } = {}) {
+export function barChart(points, { caption, summary, unit = "", width = 760, height = 190, labelHeader = "When" } = {}) {
   const left = 34, bottom = 22, top = 8, right = 6;
   const plotW = width - left - right, plotH = height - top - bottom;
   const top_ = niceMax(Math.max(0, ...points.map((p) => p.value)));
@@ -52,7 +53,7 @@ export function barChart(points, { caption, summary, unit = "", width = 760, hei
     "table",
     {},
     h("caption", {}, caption),
-    h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "When"), h("th", { scope: "col" }, "Value"))),
+    h("thead", {}, h("tr", {}, h("th", { scope: "col" }, labelHeader), h("th", { scope: "col" }, "Value"))),
     h("tbody", {}, points.map((p) => h("tr", {}, h("th", { scope: "row" }, p.label), h("td", {}, `${p.value}${unit}`)))),
     ),
   );

@@ -24,6 +24,9 @@ export function projectLinks(project, me) {
     can(me, "tasks.work") && [`#/projects/${id}/work`, "Start working"],
     can(me, "items.read") && [`#/projects/${id}/items`, "Items"],
     can(me, "items.import") && [`#/projects/${id}/import`, "Import"],
+    can(me, "reviews.work") && [`#/projects/${id}/review`, "Review"],
+    can(me, "stats.read") && [`#/projects/${id}/quality`, "Quality"],
+    can(me, "projects.manage") && [`#/projects/${id}/gold`, "Gold"],
     can(me, "projects.manage") && [`#/projects/${id}/edit`, "Edit"],
   ].filter(Boolean);
 }

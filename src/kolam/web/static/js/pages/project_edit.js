@@ -5,6 +5,7 @@ import { ApiError, get, patch, post } from "../api.js";
 import { h, toast } from "../dom.js";
 import { navigate } from "../main.js";
 import { FieldErrors, KINDS, can, field, focusSoon, manageCss, projectHeader } from "./manage.js";
+import { QualityFields } from "./quality_form.js";
 import { SchemaEditor, splitList } from "./schema_editor.js";
 
 function numberInput(name, value, attrs = {}) {
@@ -12,7 +13,7 @@ function numberInput(name, value, attrs = {}) {
 }
 
 /** Read the form into the API's body; a number that does not parse is reported at its field. */
-function readForm(controls, editor) {
+function readForm(controls, editor, quality) {
   const body = {
     name: controls.name.value,
     instructions: controls.instructions.value,
@@ -26,6 +27,7 @@ function readForm(controls, editor) {
     body[name] = value;
   }
   body.schema = editor.value();
+  body.quality = quality.value();
   return body;
 }
 
@@ -55,6 +57,7 @@ export async function render(view, params, me) {
     lease_seconds: numberInput("lease_seconds", p.lease_seconds, { min: 10, max: 86400, placeholder: "server default" }),
   };
   const editor = new SchemaEditor(p.kind, project ? project.schema : null);
+  const quality = new QualityFields(p.quality);
   if (!project) controls.kind.addEventListener("change", () => editor.setKind(controls.kind.value));
   const general = h("p.error#form-error", { role: "alert" });
   const status = h("p.muted#form-status", { role: "status" });
@@ -74,6 +77,7 @@ export async function render(view, params, me) {
       field("Lease seconds", controls.lease_seconds, "How long a task stays with one annotator."),
     ),
     editor.element,
+    quality.element,
     h(
       "div.form-actions",
       {},
@@ -92,7 +96,7 @@ export async function render(view, params, me) {
     status.textContent = "";
     let body;
     try {
-      body = readForm(controls, editor);
+      body = readForm(controls, editor, quality);
     } catch (err) {
       errors.show(err.field, err.message);
       return;
