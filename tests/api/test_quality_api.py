@@ -276,6 +276,11 @@ def test_consensus_review_and_report(app_client: TestClient, factory, setup):
     )
     assert contrarian_row["agreement_with_consensus"] < 0.6
     assert contrarian_row["reviewed"] == {"answers": 1, "correct": 0}
+    assert contrarian_row["gold"]["by_class"] == [
+        {"class": "dog", "answers": 1, "accuracy": 0.0, "interval": [0.0, pytest.approx(0.7935, abs=1e-4)]}
+    ]
+    confusion = contrarian_row["confusion"]  # rows: true class; the contrarian says "cat" to everything
+    assert len(confusion) == 2 and confusion[1][0] > confusion[1][1]
 
     viewer = factory.person(org, "viewer")
     refused = app_client.post(api(project.id, "/consensus/refresh"), headers=viewer.headers)

@@ -73,9 +73,13 @@ def test_boxes_are_fused_and_each_annotator_gets_a_box_f1(factory: Factory, db: 
     assert box["label"] == "car" and box["x"] == pytest.approx(100, abs=0.01) and box["w"] == 200
     assert fused.method == "box_fusion" and fused.confidence == pytest.approx(1.0)
     with db.read() as s:
-        scores = {r.user_id: r.skill for r in s.scalars(sa.select(AnnotatorScore))}
-    assert scores[people[0].actor.user_id] == pytest.approx(1.0)
-    assert scores[people[2].actor.user_id] == pytest.approx(2 / 3)  # 1 of 2 boxes right, 1 of 1 found
+        scores = {r.user_id: r for r in s.scalars(sa.select(AnnotatorScore))}
+    assert scores[people[0].actor.user_id].skill == pytest.approx(1.0)
+    stray = scores[people[2].actor.user_id]
+    assert stray.skill == pytest.approx(2 / 3)  # 1 of 2 boxes right, 1 of 1 found
+    assert stray.detail is not None
+    assert (stray.detail["precision"], stray.detail["recall"]) == (0.5, 1.0)
+    assert 0.9 < stray.detail["mean_iou"] < 1.0  # shifted 6 px against a fused box 200 px wide
 
 
 def test_transcripts_are_combined_word_by_word_in_the_clips_language(factory: Factory, db: Database):
@@ -100,6 +104,12 @@ def test_transcripts_are_combined_word_by_word_in_the_clips_language(factory: Fa
     assert (segment["start"], segment["end"]) == (0.0, 2.5)
     assert row.method == "rover" and row.status == "aggregated"
     assert 2 / 3 < row.confidence < 1.0
+    with db.read() as s:
+        details = sorted(
+            (r.detail["wer_to_consensus"], r.detail["cer_to_consensus"]) for r in s.scalars(sa.select(AnnotatorScore))
+        )
+    assert details[:2] == [(0.0, 0.0), (0.0, 0.0)]
+    assert details[2][0] == pytest.approx(1 / 3, abs=1e-4) and 0 < details[2][1] < 0.2  # one word of three, a few letters
 
 
 def test_multi_label_classes_are_decided_per_class(factory: Factory, db: Database):

@@ -81,15 +81,16 @@ def quality_report(
         )
     ).all()
     settled = _consensus_codes(consensus, classes)
+    gold = _gold(session, project, classes)
     return {
         "project": {"id": project.id, "name": project.name, "kind": project.kind},
         "policy": stored_quality(project.quality).model_dump(mode="json"),
         "summary": _summary(session, project, answers, consensus),
-        "gold": _gold(session, project, classes),
+        "gold": gold,
         "agreement": _agreement(answers, classes),
         "consensus": _consensus(consensus),
         "review": _review(session, project.id),
-        "annotators": _annotators(session, project, answers, settled, named),
+        "annotators": _annotators(session, project, answers, settled, named, gold.pop("by_annotator_and_class", {})),
         "confusion": _confusion(answers, settled, classes),
     }
 
@@ -154,14 +155,14 @@ def _summary(session: Session, project: Project, answers: _Answers, consensus: S
 
 def _gold(session: Session, project: Project, classes: list[str] | None) -> dict[str, Any]:
     rows = session.execute(
-        sa.select(Annotation.value, GoldAnswer.value)
+        sa.select(Annotation.user_id, Annotation.value, GoldAnswer.value)
         .join(GoldAnswer, GoldAnswer.task_id == Annotation.task_id)
         .where(GoldAnswer.project_id == project.id, Annotation.is_current.is_(True), Annotation.counted.is_(True))
     ).all()
     items = session.scalar(
         sa.select(sa.func.count()).select_from(GoldAnswer).where(GoldAnswer.project_id == project.id)
     )
-    scored = [(known, standing.score(project.kind, answer, known).correct) for answer, known in rows]
+    scored = [(known, standing.score(project.kind, answer, known).correct) for _, answer, known in rows]
     n = len(scored)
     correct = sum(1 for _, ok in scored if ok)
     low, high = report.wilson_interval(correct, n)
@@ -181,13 +182,32 @@ def _gold(session: Session, project: Project, classes: list[str] | None) -> dict
             np.array([scored[i][1] for i in keep], dtype=bool),
             len(classes),
         )
-        out["by_class"] = [
-            {"class": c, "answers": int(table.n[i]), "accuracy": _num(table.accuracy[i]),
-             "interval": [_num(table.low[i]), _num(table.high[i])]}
-            for i, c in enumerate(classes)
-            if table.n[i] > 0
-        ]  # fmt: skip
+        out["by_class"] = _by_class(table, classes)
+        by_user: dict[int, list[int]] = defaultdict(list)
+        for i in keep:
+            by_user[rows[i][0]].append(i)
+        out["by_annotator_and_class"] = {
+            user_id: _by_class(
+                report.accuracy_by_class(
+                    np.array([index[truth[i]] for i in mine], dtype=np.int64),
+                    np.array([scored[i][1] for i in mine], dtype=bool),
+                    len(classes),
+                ),
+                classes,
+            )
+            for user_id, mine in by_user.items()
+        }
     return out
+
+
+def _by_class(table: report.AccuracyTable, classes: list[str]) -> list[dict[str, Any]]:
+    """Accuracy on gold per true class, with its Wilson interval; classes without gold answers left out."""
+    return [
+        {"class": c, "answers": int(table.n[i]), "accuracy": _num(table.accuracy[i]),
+         "interval": [_num(table.low[i]), _num(table.high[i])]}
+        for i, c in enumerate(classes)
+        if table.n[i] > 0
+    ]  # fmt: skip
 
 
 def _num(value: float) -> float | None:
@@ -232,7 +252,12 @@ def _review(session: Session, project_id: int) -> dict[str, Any]:
 
 
 def _annotators(
-    session: Session, project: Project, answers: _Answers, settled: IntArray, named: bool
+    session: Session,
+    project: Project,
+    answers: _Answers,
+    settled: IntArray,
+    named: bool,
+    gold_by_class: dict[int, list[dict[str, Any]]],
 ) -> list[dict[str, Any]]:
     users, answered = np.unique(answers.user, return_counts=True)
     counts = dict(zip(users.tolist(), answered.tolist(), strict=True))
@@ -255,9 +280,12 @@ def _annotators(
                 "correct": score.gold_correct,
                 "accuracy": score.gold_correct / score.gold_answered if score.gold_answered else None,
                 "interval": [low, high],
+                "by_class": gold_by_class.get(score.user_id, []),
             },
             "reviewed": {"answers": score.reviewed_answered, "correct": score.reviewed_correct},
             "skill": score.skill,
+            "confusion": score.confusion,
+            "detail": score.detail,
             "agreement_with_consensus": n_agree / n_judged if n_judged else None,
             "status": score.status,
             "paused_reason": score.paused_reason,

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from kolam.labels.schema import ImageBoxesSchema, ImageClassesSchema, TextClassesSchema, TranscriptionSchema
 from kolam.quality.boxes import BoxConsensus, score_annotators
 from kolam.quality.methods import METHODS, make_method
-from kolam.quality.transcripts import rover, wer
+from kolam.quality.transcripts import cer, rover, wer
 from kolam.quality.truth_multilabel import MultiLabel
 from kolam.services.consensus import ConsensusRow, posterior_dict, review_reason, write_consensus
 from kolam.services.projects import WorkProject, schema_version
@@ -158,12 +158,12 @@ def resolve_project(db: Database, project_id: int) -> ResolveSummary:
             session,
             _scores,
             [
-                {"project_id": project.id, "user_id": user_id, "skill": skill, "confusion": confusion,
-                 "status": "active", "updated_at": now}
-                for user_id, (skill, confusion) in skills.items()
+                {"project_id": project.id, "user_id": user_id, "skill": est.skill, "confusion": est.confusion,
+                 "detail": est.detail, "status": "active", "updated_at": now}
+                for user_id, est in skills.items()
             ],
             keys=["project_id", "user_id"],
-            update=["skill", "confusion", "updated_at"],
+            update=["skill", "confusion", "detail", "updated_at"],
         )  # fmt: skip
         session.commit()
     return ResolveSummary(
@@ -176,7 +176,17 @@ def resolve_project(db: Database, project_id: int) -> ResolveSummary:
     )
 
 
-Skills = dict[int, tuple[float | None, list[Any] | None]]
+@dataclass(frozen=True)
+class Estimate:
+    """One annotator's estimated quality: a skill in [0, 1], a confusion matrix (class projects), and the
+    figures behind the skill (boxes: precision, recall, mean IoU; transcripts: WER and CER to consensus)."""
+
+    skill: float | None
+    confusion: list[Any] | None = None
+    detail: dict[str, float] | None = None
+
+
+Skills = dict[int, Estimate]
 
 
 def _flags(answers: Iterable[Answer]) -> dict[int, bool]:
@@ -249,7 +259,7 @@ def _class_skills(
     out: Skills = {}
     for w, user_id in enumerate(crowd.users):
         skill = float(hits[w] / totals[w]) if totals[w] else None
-        out[user_id] = (skill, np.round(np.asarray(errors[w]), 6).tolist())
+        out[user_id] = Estimate(skill, np.round(np.asarray(errors[w]), 6).tolist())
     return out
 
 
@@ -295,7 +305,7 @@ def _multi_label(project: WorkProject, crowd: _Crowd, names: list[str]) -> tuple
     hits: dict[int, list[bool]] = defaultdict(list)
     for a, s in zip(usable, sets, strict=True):
         hits[a.user_id].append(tuple(sorted(s)) == model.label_sets_[t_index[a.task_id]])
-    return rows, {u: (float(np.mean(h)) if h else None, None) for u, h in hits.items()}
+    return rows, {u: Estimate(float(np.mean(h)) if h else None) for u, h in hits.items()}
 
 
 def _boxes(
@@ -312,6 +322,7 @@ def _boxes(
     tp: dict[int, float] = defaultdict(float)
     drawn: dict[int, float] = defaultdict(float)
     wanted: dict[int, float] = defaultdict(float)
+    overlap: dict[int, float] = defaultdict(float)
     for task_id, answers in by_task.items():
         people = sorted({a.user_id for a in answers})
         who = {u: i for i, u in enumerate(people)}
@@ -332,6 +343,7 @@ def _boxes(
             tp[u] += float(scores.true_positives[i])
             drawn[u] += float(scores.n_boxes[i])
             wanted[u] += float(scores.n_reference[i])
+            overlap[u] += float(scores.iou_sum[i])
         confidence = float(fused.confidence.mean()) if len(fused.confidence) else 1.0
         value = {
             "boxes": [
@@ -353,8 +365,15 @@ def _boxes(
         )  # fmt: skip
     skills: Skills = {}
     for u in crowd.users:
+        detail = {
+            "precision": tp[u] / drawn[u] if drawn[u] else 1.0,
+            "recall": tp[u] / wanted[u] if wanted[u] else 1.0,
+            "mean_iou": overlap[u] / tp[u] if tp[u] else 0.0,
+        }
         denominator = drawn[u] + wanted[u]
-        skills[u] = (2 * tp[u] / denominator if denominator else 1.0, None)
+        skills[u] = Estimate(
+            2 * tp[u] / denominator if denominator else 1.0, detail={k: round(v, 4) for k, v in detail.items()}
+        )
     return rows, skills
 
 
@@ -380,9 +399,13 @@ def _transcripts(project: WorkProject, crowd: _Crowd) -> tuple[list[ConsensusRow
             errors[a.user_id].append(min(wer(first[task_id], text(a), lang), 1.0) if first[task_id] else 0.0)
     weight = {u: max(1.0 - float(np.mean(e)), 0.05) for u, e in errors.items()}
     rows = []
+    to_consensus: dict[int, list[tuple[float, float]]] = defaultdict(list)
     for task_id, answers in by_task.items():
         lang = language(answers)
         result = rover([text(a) for a in answers], [weight[a.user_id] for a in answers], language=lang)
+        for a in answers:
+            if result.text:
+                to_consensus[a.user_id].append((wer(result.text, text(a), lang), cer(result.text, text(a), lang)))
         starts = [s["start"] for a in answers for s in a.value.get("segments") or []]
         ends = [s["end"] for a in answers for s in a.value.get("segments") or []]
         confidence = float(result.confidence.mean()) if len(result.confidence) else 1.0
@@ -400,4 +423,11 @@ def _transcripts(project: WorkProject, crowd: _Crowd) -> tuple[list[ConsensusRow
                 ),
             )
         )  # fmt: skip
-    return rows, {u: (weight[u], None) for u in crowd.users}
+    detail = {
+        u: {
+            "wer_to_consensus": round(float(np.mean([w for w, _ in e])), 4),
+            "cer_to_consensus": round(float(np.mean([c for _, c in e])), 4),
+        }
+        for u, e in to_consensus.items()
+    }
+    return rows, {u: Estimate(weight[u], detail=detail.get(u)) for u in crowd.users}

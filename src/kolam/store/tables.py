@@ -382,6 +382,8 @@ class AnnotatorScore(Base):
     """One annotator's standing in one project: gold and review evidence, estimated skill, paused or not.
 
     ``floor_*`` count gold answers since the last resume: the window the accuracy floor is checked on.
+    ``skill`` and ``confusion`` (class projects) or ``detail`` (box precision/recall/IoU, transcript WER/CER)
+    are estimates from the last consensus refresh.
     """
 
     __tablename__ = "annotator_scores"
@@ -395,6 +397,7 @@ class AnnotatorScore(Base):
     reviewed_correct: Mapped[int] = mapped_column(default=0)
     skill: Mapped[float | None]
     confusion: Mapped[list[Any] | None] = mapped_column(JSONData)
+    detail: Mapped[dict[str, Any] | None] = mapped_column(JSONData)
     status: Mapped[str] = mapped_column(sa.String(16), default="active")
     paused_reason: Mapped[str | None] = mapped_column(sa.String(500))
     updated_at: Mapped[datetime]

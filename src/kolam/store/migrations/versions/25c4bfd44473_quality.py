@@ -33,6 +33,7 @@ def upgrade() -> None:
         sa.Column("reviewed_correct", sa.Integer(), nullable=False),
         sa.Column("skill", sa.Double(), nullable=True),
         sa.Column("confusion", JSON, nullable=True),
+        sa.Column("detail", JSON, nullable=True),
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("paused_reason", sa.String(length=500), nullable=True),
         sa.Column("updated_at", kolam.store.types.UTCDateTime(timezone=True), nullable=False),
