@@ -18,6 +18,7 @@ from fastapi.testclient import TestClient
 
 from kolam.formats.export_csv import COLUMNS
 from kolam.services import export_lines, exports
+from kolam.settings import Settings
 from kolam.store.db import Database
 from kolam.store.tables import Organization, Project
 from tests.factories import Factory, Person
@@ -28,6 +29,14 @@ ITEMS = [
     {"id": "plain", "text": "ஒரு சாதாரண உரை", "priority": 2},
     {"id": "+cmd", "text": "nobody answered this", "priority": 1},
 ]
+
+
+@pytest.fixture
+def settings(tmp_path, db: Database) -> Settings:
+    """No job threads: a consensus refresh landing between two exports would make them differ."""
+    return Settings(
+        data_dir=tmp_path / "data", database_url=str(db.engine.url), max_upload_bytes=2_000_000, job_workers=0
+    )
 
 
 @dataclass
