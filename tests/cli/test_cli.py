@@ -304,3 +304,28 @@ def test_every_command_answers_help(data_dir: Path, path: tuple[str, ...], comma
     assert "Usage:" in result.stdout
     assert command.help.strip().splitlines()[0][:40] in " ".join(result.stdout.split())
     assert not data_dir.exists()  # asking for help touches no database
+
+
+# --- quality -------------------------------------------------------------------------------------------------------
+
+
+def test_quality_policy_gold_from_a_file_resolve_and_report(tmp_path: Path, acme: str, text_project: int):
+    lines = [{"text": "buy now", "id": "m1"}, {"text": "hello friend", "id": "m2"}]
+    (tmp_path / "items.jsonl").write_text("".join(json.dumps(r) + "\n" for r in lines))
+    ok("import", "items.jsonl", "--org", acme, "--project", text_project)
+    policy = json.dumps({"method": "dawid_skene", "review_sample": 0.1})
+    ok("projects", "update", text_project, "--org", acme, "--quality", policy, "--gold-ratio", "0.2")
+    bad_policy = fails("projects", "update", text_project, "--org", acme, "--quality", '{"method": "best"}')
+    assert "quality.method" in bad_policy and "unknown method 'best'" in bad_policy
+
+    gold = [{"external_id": "m1", "value": {"labels": ["spam"]}}, {"external_id": "m9", "value": {"labels": ["ok"]}}]
+    (tmp_path / "gold.jsonl").write_text("\n" + "".join(json.dumps(g) + "\n" for g in gold))
+    line = fails("quality", "gold", "gold.jsonl", "--org", acme, "--project", text_project)
+    assert line.startswith("error: gold.jsonl:3: no item with external_id 'm9'")  # the file's line, not the index
+    (tmp_path / "gold.jsonl").write_text(json.dumps(gold[0]) + "\n")
+    assert "1 gold answers set" in ok("quality", "gold", "gold.jsonl", "--org", acme, "--project", text_project)
+
+    assert "0 items from 0 answers" in ok("quality", "resolve", "--org", acme, "--project", text_project)
+    report = json.loads(ok("quality", "report", "--org", acme, "--project", text_project))
+    assert report["policy"]["method"] == "dawid_skene" and report["policy"]["review_sample"] == 0.1
+    assert (report["gold"]["items"], report["summary"]["items"]) == (1, 1)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Annotated
 
@@ -9,7 +10,7 @@ import orjson
 import typer
 
 from kolam.cli.common import console, friendly, open_db
-from kolam.errors import Invalid
+from kolam.errors import Invalid, KolamError
 from kolam.services import accounts, gold, quality_report, resolve
 from kolam.services.gold import GoldEntry
 from kolam.services.projects import get_project
@@ -19,9 +20,11 @@ OrgOpt = Annotated[str, typer.Option("--org", "-o", help="Organization slug.")]
 ProjectOpt = Annotated[int, typer.Option("--project", "-p", help="Project id.")]
 
 
-def _entries(path: Path) -> list[GoldEntry]:
-    """One JSON object a line: {"external_id" or "item_id", "value"}; errors name the line."""
-    entries = []
+def _entries(path: Path) -> tuple[list[GoldEntry], list[int]]:
+    """One JSON object a line: {"external_id" or "item_id", "value"}; errors name the line. Returns the
+    entries and the line each came from."""
+    entries: list[GoldEntry] = []
+    numbers: list[int] = []
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except (OSError, UnicodeDecodeError) as err:
@@ -38,7 +41,10 @@ def _entries(path: Path) -> list[GoldEntry]:
                 f"{path}:{number}: expected an object with 'value' and 'external_id' or 'item_id'", field="file"
             )
         entries.append(GoldEntry(record["value"], item_id=record.get("item_id"), external_id=record.get("external_id")))
-    return entries
+        numbers.append(number)
+    if not entries:
+        raise Invalid(f"{path}: no gold answers in it", field="file")
+    return entries, numbers
 
 
 @app.command("gold")
@@ -49,11 +55,17 @@ def gold_cmd(
     project: ProjectOpt,
 ) -> None:
     """Mark items as gold with their known answers (all or nothing; errors name the line)."""
-    entries = _entries(source)
+    entries, numbers = _entries(source)
     db = open_db()
     with db.write() as s:
         organization = accounts.get_organization(s, org)
-        count = gold.set_gold(s, None, project, entries, org_id=organization.id)
+        try:
+            count = gold.set_gold(s, None, project, entries, org_id=organization.id)
+        except KolamError as err:
+            at = re.match(r"gold\[(\d+)\]", err.message)
+            if at:  # the service counts entries; a person looks for the line
+                err.message = f"{source}:{numbers[int(at.group(1))]}: {err.message[at.end() + 2 :]}"
+            raise
     console.print(f"{count} gold answers set on project {project}")
 
 
