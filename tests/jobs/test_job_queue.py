@@ -14,6 +14,8 @@ import pytest
 import redis
 import sqlalchemy as sa
 
+from kolam.jobs import queue as queue_module
+from kolam.jobs import tasks as tasks_module
 from kolam.jobs.consumer import JobRunner
 from kolam.jobs.queue import Jobs, build_jobs, jobs_location
 from kolam.settings import Settings
@@ -130,3 +132,27 @@ def test_a_job_that_meets_a_missing_import_does_not_fail(factory: Factory, setti
     jobs.enqueue_derive_import(987654)
     jobs.enqueue_derive_items([987654])
     assert _derived(factory) == 0
+
+
+def test_answers_refresh_consensus_at_once_then_once_more_after_a_burst(
+    factory: Factory, settings: Settings, monkeypatch: pytest.MonkeyPatch
+):
+    """The first answer refreshes at once; a burst inside the pause gets one trailing refresh (a scheduled job,
+    which the embedded consumer's scheduler must run), so the burst's last answers are not left out."""
+    monkeypatch.setattr(queue_module, "RESOLVE_EVERY_SECONDS", 1.5)
+    runs: list[int] = []
+    monkeypatch.setattr(tasks_module, "resolve_project", lambda ctx, project_id: runs.append(project_id) or {})
+    jobs = build_jobs(settings, db=factory.db)
+    runner = JobRunner(jobs, workers=1, poll_seconds=0.1)
+    assert runner.start()
+    try:
+        jobs.answers_arrived(7)
+        _wait(lambda: runs == [7], 10)
+        for _ in range(5):  # a burst: one trailing refresh, not five
+            jobs.answers_arrived(7)
+        _wait(lambda: len(runs) == 2, 15)
+        time.sleep(2.0)
+        assert runs == [7, 7]
+    finally:
+        runner.stop()
+        jobs.close()
