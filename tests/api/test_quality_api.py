@@ -12,6 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from kolam.quality.methods import DEFAULT_METHOD
+from kolam.services import quality_report
 from kolam.settings import Settings
 from tests.factories import Factory, Person
 
@@ -296,3 +297,26 @@ def test_consensus_review_and_report(app_client: TestClient, factory, setup):
     assert records["cat-0"]["consensus"]["method"] == DEFAULT_METHOD
     assert records["dog-0"]["consensus"]["status"] == "reviewed"
     assert records["dog-5"]["consensus"]["method"] == "gold"
+
+
+def test_a_big_projects_report_is_the_snapshot_its_last_refresh_made(
+    app_client: TestClient, factory, setup, db, monkeypatch: pytest.MonkeyPatch
+):
+    org, manager = setup
+    project = factory.project(org, "image_classes", CLASSES, overlap=2)
+    factory.named_items(project, ["cat-1", "dog-1"])
+    for person in (factory.person(org), factory.person(org)):
+        work(app_client, person, project.id, truthful, 5)
+    monkeypatch.setattr(quality_report, "LIVE_LIMIT", 3)  # 4 answers: "big"
+
+    live = app_client.get(api(project.id, "/quality"), headers=manager.headers).json()  # no snapshot yet: built
+    assert live["summary"]["answers"] == 4 and live["summary"]["items_with_consensus"] == 0
+    app_client.post(api(project.id, "/consensus/refresh"), headers=manager.headers)
+    snapshot = app_client.get(api(project.id, "/quality"), headers=manager.headers).json()
+    assert snapshot["summary"]["items_with_consensus"] == 2 and snapshot["as_of"] > live["as_of"]
+    work(app_client, factory.person(org), project.id, truthful, 5)  # nothing left to answer: same report
+    again = app_client.get(api(project.id, "/quality"), headers=manager.headers).json()
+    assert again["as_of"] == snapshot["as_of"]
+    viewer = app_client.get(api(project.id, "/quality"), headers=factory.person(org, "viewer").headers).json()
+    assert {a["annotator"] for a in viewer["annotators"]} == {f"a{a['user_id']}" for a in snapshot["annotators"]}
+    assert all("user_id" not in a for a in viewer["annotators"])

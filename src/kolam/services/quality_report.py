@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import sqlalchemy as sa
@@ -24,7 +24,10 @@ from kolam.services import review, standing
 from kolam.services.context import Actor
 from kolam.services.projects import current_schema, get_project
 from kolam.services.quality_settings import stored_quality
-from kolam.store.tables import Annotation, AnswerLabel, Consensus, GoldAnswer, Project, Review, Task
+from kolam.store.db import Database
+from kolam.store.tables import Annotation, AnswerLabel, Consensus, GoldAnswer, Project, QualitySnapshot, Review, Task
+from kolam.store.types import utcnow
+from kolam.store.upsert import upsert
 
 
 def pseudonym(user_id: int) -> str:
@@ -60,14 +63,68 @@ def _answers(session: Session, project_id: int, classes: list[str] | None) -> _A
     )
 
 
+LIVE_LIMIT = 100_000
+"""Projects with more answers get the report the last consensus refresh made (a 1M-answer report takes about
+a minute to build); smaller ones are built on request (a few seconds at most)."""
+
+
 def quality_report(
     session: Session, actor: Actor | None, project_id: int, *, org_id: int | None = None
 ) -> dict[str, Any]:
-    """The report as JSON; ``actor`` None is the command line (inside ``org_id``), which sees names."""
+    """The report as JSON; ``actor`` None is the command line (inside ``org_id``), which sees names.
+
+    ``as_of`` says when it was built: now, or at the last refresh for a project over ``LIVE_LIMIT`` answers.
+    """
     if actor is not None:
         actor.require("stats.read")
     project = get_project(session, actor, project_id, org_id=org_id)
-    named = actor is None or actor.can("members.manage")
+    snapshot = session.get(QualitySnapshot, project.id) if _answer_count(session, project.id) > LIVE_LIMIT else None
+    report = dict(snapshot.report) if snapshot is not None else build_report(session, project)
+    report["as_of"] = (snapshot.computed_at if snapshot is not None else utcnow()).isoformat()
+    return report if actor is None or actor.can("members.manage") else _for_viewer(report)
+
+
+def _answer_count(session: Session, project_id: int) -> int:
+    count = session.scalar(
+        sa.select(sa.func.count())
+        .select_from(Annotation)
+        .where(Annotation.project_id == project_id, Annotation.is_current.is_(True), Annotation.counted.is_(True))
+    )
+    return int(count or 0)
+
+
+def _for_viewer(report: dict[str, Any]) -> dict[str, Any]:
+    """The client's seat sees annotators by pseudonym only (the same as in exports)."""
+    annotators = [
+        {**{k: v for k, v in entry.items() if k != "user_id"}, "annotator": pseudonym(entry["user_id"])}
+        for entry in report["annotators"]
+    ]
+    return {**report, "annotators": annotators}
+
+
+def save_snapshot(db: Database, project_id: int) -> bool:
+    """Build and keep the report of a project too big to build on request (the refresh job calls this)."""
+    with db.read() as session:
+        if _answer_count(session, project_id) <= LIVE_LIMIT:
+            return False
+        project = session.get(Project, project_id)
+        if project is None:
+            return False
+        report = build_report(session, project)
+    with db.write() as session:
+        upsert(
+            session,
+            cast(sa.Table, QualitySnapshot.__table__),
+            [{"project_id": project_id, "report": report, "computed_at": utcnow()}],
+            keys=["project_id"],
+            update=["report", "computed_at"],
+        )
+        session.commit()
+    return True
+
+
+def build_report(session: Session, project: Project) -> dict[str, Any]:
+    """The full report with annotators named (``user_id`` and name or e-mail)."""
     schema = current_schema(session, project)
     classes = (
         schema.label_names(include_retired=True)
@@ -90,7 +147,7 @@ def quality_report(
         "agreement": _agreement(answers, classes),
         "consensus": _consensus(consensus),
         "review": _review(session, project.id),
-        "annotators": _annotators(session, project, answers, settled, named, gold.pop("by_annotator_and_class", {})),
+        "annotators": _annotators(session, project, answers, settled, gold.pop("by_annotator_and_class", {})),
         "confusion": _confusion(answers, settled, classes),
     }
 
@@ -256,7 +313,6 @@ def _annotators(
     project: Project,
     answers: _Answers,
     settled: IntArray,
-    named: bool,
     gold_by_class: dict[int, list[dict[str, Any]]],
 ) -> list[dict[str, Any]]:
     users, answered = np.unique(answers.user, return_counts=True)
@@ -273,7 +329,8 @@ def _annotators(
         low, high = report.wilson_interval(score.gold_correct, score.gold_answered)
         n_judged, n_agree = agreeing.get(score.user_id, (0, 0))
         entry: dict[str, Any] = {
-            "annotator": (name or email) if named else pseudonym(score.user_id),
+            "annotator": name or email,
+            "user_id": score.user_id,
             "answers": counts.get(score.user_id, 0),
             "gold": {
                 "answers": score.gold_answered,
@@ -290,8 +347,6 @@ def _annotators(
             "status": score.status,
             "paused_reason": score.paused_reason,
         }
-        if named:
-            entry["user_id"] = score.user_id
         out.append(entry)
     return out
 

@@ -1,6 +1,7 @@
 """Resolve a project: every item's consensus from all its answers, and every annotator's estimated skill.
 
-Run as a job after answers arrive (debounced) and on demand. Class answers go through the project's truth
+Run as a job after answers arrive (debounced) and on demand; for a project too big to build its quality report on
+request, the refresh also keeps the report's snapshot. Class answers go through the project's truth
 inference method, anchored on gold answers and reviewers' verdicts; boxes are fused (weighted box fusion,
 weights = each annotator's F1 against the last consensus); transcripts are combined by skill-weighted ROVER
 (weights = 1 − WER against a first, unweighted consensus). Settled items that are flagged, unsure, disputed or
@@ -24,6 +25,7 @@ from kolam.quality.boxes import BoxConsensus, score_annotators
 from kolam.quality.methods import METHODS, make_method
 from kolam.quality.transcripts import cer, rover, wer
 from kolam.quality.truth_multilabel import MultiLabel
+from kolam.services import quality_report
 from kolam.services.consensus import ConsensusRow, posterior_dict, review_reason, write_consensus
 from kolam.services.projects import WorkProject, schema_version
 from kolam.services.quality_settings import stored_quality
@@ -166,6 +168,7 @@ def resolve_project(db: Database, project_id: int) -> ResolveSummary:
             update=["skill", "confusion", "detail", "updated_at"],
         )  # fmt: skip
         session.commit()
+    quality_report.save_snapshot(db, project.id)
     return ResolveSummary(
         project_id=project.id,
         items=len(rows),

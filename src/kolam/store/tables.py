@@ -415,3 +415,14 @@ class Qualification(Base):
     answered: Mapped[int] = mapped_column(default=0)
     correct: Mapped[int] = mapped_column(default=0)
     updated_at: Mapped[datetime]
+
+
+class QualitySnapshot(Base):
+    """The last quality report of a project too big to build one on request, made by the consensus refresh."""
+
+    __tablename__ = "quality_snapshots"
+    project_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("projects.id", ondelete="CASCADE"), primary_key=True, autoincrement=False
+    )
+    report: Mapped[dict[str, Any]]
+    computed_at: Mapped[datetime]

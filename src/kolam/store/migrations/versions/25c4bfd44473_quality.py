@@ -22,6 +22,18 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     op.create_table(
+        "quality_snapshots",
+        sa.Column(
+            "project_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=False, nullable=False
+        ),
+        sa.Column("report", JSON, nullable=False),
+        sa.Column("computed_at", kolam.store.types.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["project_id"], ["projects.id"], name=op.f("fk_quality_snapshots_project_id_projects"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("project_id", name=op.f("pk_quality_snapshots")),
+    )
+    op.create_table(
         "annotator_scores",
         sa.Column("project_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("user_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
@@ -142,6 +154,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_table("quality_snapshots")
     with op.batch_alter_table("projects", schema=None) as batch_op:
         batch_op.drop_column("quality")
 
