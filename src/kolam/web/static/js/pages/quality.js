@@ -97,6 +97,7 @@ export async function render(view, params, me) {
   async function draw() {
     const r = await get(`projects/${projectId}/quality`);
     mount(body,
+      h("p.muted#quality-as-of", {}, `As of ${new Date(r.as_of).toLocaleString()}.`),
       summary(r.summary),
       gold(r.gold),
       agreement(r.agreement),
