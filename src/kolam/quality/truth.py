@@ -18,7 +18,6 @@ from kolam.quality.truth_base import (
     IntArray,
     TruthInference,
     clamp_gold,
-    logsumexp_rows,
     majority_probas,
 )
 
@@ -97,9 +96,11 @@ class DawidSkene(TruthInference):
         rows = answers.workers * k + answers.labels
         by_task = Grouping.by(answers.tasks, answers.n_tasks)
         by_row = Grouping.by(rows, answers.n_workers * k)
-        rows_by_task, tasks_by_row = rows[by_task.order], answers.tasks[by_row.order]
+        rows_by_task, tasks_by_row = by_task.arrange(rows), by_row.arrange(answers.tasks)
         evidence = answers.answered
-        probas = majority_probas(answers)
+        # posteriors live as (classes, tasks) and are handed around as its (tasks, classes) view, so that
+        # gathering one class's column per answer reads contiguous memory
+        probas = np.ascontiguousarray(majority_probas(answers).T).T
         n_answers = max(answers.tasks.size, 1)
         self.loss_history_ = []
         for iteration in range(self.n_iter):
@@ -110,7 +111,7 @@ class DawidSkene(TruthInference):
             self.n_iter_ = iteration + 1
             if iteration and abs(self.loss_history_[-2] - self.loss_history_[-1]) < self.tol:
                 break
-        self.probas_ = probas
+        self.probas_ = np.ascontiguousarray(probas)
         self.labels_ = probas.argmax(axis=1).astype(np.int64)
         self.skills_ = np.einsum("k,wkk->w", self.priors_, self.errors_)
 
@@ -125,9 +126,9 @@ class DawidSkene(TruthInference):
 
     @staticmethod
     def _expected_counts(answers: Answers, probas: FloatArray, by_row: Grouping, tasks_by_row: IntArray) -> FloatArray:
-        """n[w, k, l] = Σ over w's answers l of q_t(k): one gather and one segmented sum, no loop over answers."""
+        """n[w, k, l] = Σ over w's answers l of q_t(k): per class k, one gather and one weighted bincount."""
         k, w = answers.n_classes, answers.n_workers
-        counts: FloatArray = by_row.sum(np.take(probas, tasks_by_row, axis=0)).reshape(w, k, k).transpose(0, 2, 1)
+        counts: FloatArray = by_row.sum_columns(probas.T, tasks_by_row).reshape(k, w, k).transpose(1, 0, 2)
         return counts
 
     def _diagonal(self, k: int) -> float:
@@ -141,19 +142,22 @@ class DawidSkene(TruthInference):
 
     def _class_priors(self, probas: FloatArray, evidence: BoolArray) -> FloatArray:
         k = probas.shape[1]
-        class_counts = probas[evidence].sum(axis=0) + self.class_pseudo_count
+        class_counts = (probas if evidence.all() else probas[evidence]).sum(axis=0) + self.class_pseudo_count
         total = class_counts.sum()
         return class_counts / total if total > 0 else np.full(k, 1.0 / k)
 
     def _log_joint(self, answers: Answers, by_task: Grouping, rows_by_task: IntArray) -> FloatArray:
-        """log π_k + Σ log e_w[k, l] per task and class, gathered from contiguous (worker, label) rows."""
+        """log π_k + Σ log e_w[k, l] per task and class, as the (tasks, classes) view of a (classes, tasks) array.
+
+        Per class k, answer i reads entry (worker, label) of the table log e_·[k, ·].
+        """
         k = answers.n_classes
-        log_errors = self._log_errors().transpose(0, 2, 1).reshape(-1, k)
+        log_errors = np.ascontiguousarray(self._log_errors().transpose(1, 0, 2)).reshape(k, -1)
         with np.errstate(divide="ignore"):
             log_priors = np.log(self.priors_)
-        log_joint = by_task.sum(np.take(log_errors, rows_by_task, axis=0))
-        log_joint += log_priors
-        return log_joint
+        log_joint = by_task.sum_columns(log_errors, rows_by_task)
+        log_joint += log_priors[:, None]
+        return log_joint.T
 
     def _log_errors(self) -> FloatArray:
         """log e_w[k, l], what the E-step weighs answers by (a variational subclass uses E[log e] instead)."""
@@ -165,8 +169,16 @@ class DawidSkene(TruthInference):
         """Posteriors q_t, and log p(answers, gold | parameters) — the quantity EM climbs."""
         if answers.n_tasks == 0:
             return np.zeros((0, answers.n_classes)), 0.0
-        normaliser = logsumexp_rows(log_joint)
-        probas = np.exp(log_joint - normaliser[:, None])
+        # log-sum-exp per task, worked on the (classes, tasks) layout: reductions over classes are then
+        # element-wise over contiguous rows, and the shifted exponentials are reused for the posteriors
+        values = log_joint.T
+        top = values.max(axis=0)
+        probas_by_class = values - top
+        np.exp(probas_by_class, out=probas_by_class)
+        totals = probas_by_class.sum(axis=0)
+        probas_by_class /= totals
+        normaliser = top + np.log(totals)
+        probas: FloatArray = probas_by_class.T
         mask = answers.gold_mask
         normaliser[mask] = log_joint[mask, answers.gold[mask]]
         return clamp_gold(probas, answers), float(normaliser.sum())

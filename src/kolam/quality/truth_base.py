@@ -230,29 +230,53 @@ class TruthInference:
 
 @dataclass(frozen=True)
 class Grouping:
-    """Answers sorted (stably) by a key, so per-key sums are one ``np.add.reduceat`` over contiguous rows.
+    """Answers grouped by a key (a task, a worker's (worker, label) row): per-key sums in one pass each.
 
-    Faster than ``np.add.at`` or one ``bincount`` per column at a million answers, and the stable sort keeps
-    each group's summation order the input order, so renumbering keys leaves every sum bit-for-bit the same.
+    Sums run over the answers in input order, one column at a time: a weighted ``np.bincount`` in general, and
+    when the answers come key by key with the same number per key (``width``: a fixed overlap, grouped by
+    task) a few contiguous gathers added row by row instead, which skips the scatter. Both add each key's
+    terms in input order, so they agree bit for bit; neither sorts nor builds an (answers × columns) copy.
     """
 
-    order: IntArray
-    starts: IntArray
-    keys: IntArray
+    key: IntArray
     n_keys: int
+    width: int = 0
+
+    _MAX_WIDTH = 32  # beyond this many answers per key, a Python loop over them costs more than bincount saves
 
     @classmethod
     def by(cls, key: IntArray, n_keys: int) -> Grouping:
-        order = np.argsort(key, kind="stable")
-        ordered = key[order]
-        if ordered.size == 0:
-            return cls(order, np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), n_keys)
-        starts = np.flatnonzero(np.diff(ordered, prepend=-1)).astype(np.int64)
-        return cls(order, starts, ordered[starts], n_keys)
+        key = key.astype(np.intp, copy=False)
+        width = key.size // n_keys if n_keys else 0
+        if not (0 < width <= cls._MAX_WIDTH and key.size == width * n_keys):
+            return cls(key, n_keys)
+        laid_out = bool((key.reshape(n_keys, width) == np.arange(n_keys)[:, None]).all())
+        return cls(key, n_keys, width if laid_out else 0)
 
-    def sum(self, ordered_values: FloatArray) -> FloatArray:
-        """Per-key sums of rows already in ``order``; keys without rows sum to zero."""
-        result = np.zeros((self.n_keys, *ordered_values.shape[1:]))
-        if self.starts.size:
-            result[self.keys] = np.add.reduceat(ordered_values, self.starts, axis=0)
+    def arrange(self, index: IntArray) -> IntArray:
+        """A per-answer index (input order) in the layout ``sum_columns`` reads: once per fit, not per sum.
+
+        With a ``width``, slot j (row j) holds each key's j-th answer, so every gather in ``sum_columns`` is a
+        full, contiguous row of keys; otherwise the index as it is.
+        """
+        if not self.width:
+            return index
+        return np.ascontiguousarray(index.reshape(self.n_keys, self.width).T)
+
+    def sum_columns(self, table: FloatArray, arranged: IntArray) -> FloatArray:
+        """Per key and column c, Σ over the answers of ``table[c, index[answer]]``: shape (columns, n_keys).
+
+        ``arranged`` is ``self.arrange(index)``; ``table`` is (columns, n), and a C-contiguous one makes each
+        column's gather a contiguous read.
+        """
+        result = np.empty((table.shape[0], self.n_keys))
+        if self.width:
+            for column, values in enumerate(table):
+                total = result[column]
+                np.take(values, arranged[0], out=total)
+                for slot in arranged[1:]:
+                    total += np.take(values, slot)
+            return result
+        for column, values in enumerate(table):
+            result[column] = np.bincount(self.key, np.take(values, arranged), self.n_keys)
         return result
