@@ -21,7 +21,7 @@ from typing import Literal, get_args
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from kolam.quality.truth_base import FloatArray, IntArray
+from kolam.quality.truth_base import FloatArray, IntArray, index_array
 
 __all__ = [
     "DECISIONS",
@@ -134,8 +134,8 @@ def posteriors(
     with np.errstate(divide="ignore"):
         log_prior = np.log(_prior(prior))  # a class the prior rules out stays ruled out
     k = log_prior.size
-    task_index = _indices(tasks, "tasks", n_tasks)
-    label_index = _indices(labels, "labels", k)
+    task_index = index_array(tasks, "tasks", n_tasks)
+    label_index = index_array(labels, "labels", k)
     matrices = _confusions(confusions_per_answer, label_index.size, k)
     if task_index.size != label_index.size:
         raise ValueError(f"tasks and labels must have the same length, got {task_index.size} and {label_index.size}")
@@ -190,19 +190,6 @@ def _prior(prior: ArrayLike) -> FloatArray:
         raise ValueError("prior must be non-negative and not all zero")
     normalised: FloatArray = weights / weights.sum()
     return normalised
-
-
-def _indices(values: ArrayLike, name: str, bound: int) -> IntArray:
-    array = np.asarray(values)
-    if array.ndim != 1:
-        raise ValueError(f"{name} must be one-dimensional, got shape {array.shape}")
-    if array.size == 0:
-        return np.zeros(0, dtype=np.int64)
-    if not np.issubdtype(array.dtype, np.integer):
-        raise ValueError(f"{name} must hold integer indices, got dtype {array.dtype}")
-    if array.min() < 0 or array.max() >= bound:
-        raise ValueError(f"{name} must be in [0, {bound})")
-    return array.astype(np.int64, copy=False)
 
 
 def _confusions(values: ArrayLike, m: int, k: int) -> FloatArray:

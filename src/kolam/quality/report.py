@@ -17,6 +17,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from kolam.quality.agreement import coincidence_matrix, fleiss_kappa, krippendorff_alpha
+from kolam.quality.truth_base import index_array
 
 __all__ = [
     "DEFAULT_CONFIDENCE_BINS",
@@ -84,19 +85,6 @@ class AccuracyTable:
     high: FloatArray
 
 
-def _codes(values: ArrayLike, size: int, name: str) -> IntArray:
-    array = np.asarray(values)
-    if array.ndim != 1:
-        raise ValueError(f"{name}: expected a 1-D array; got shape {array.shape}")
-    if array.size == 0:
-        return np.zeros(0, dtype=np.int64)
-    if not np.issubdtype(array.dtype, np.integer):
-        raise ValueError(f"{name}: expected integer codes; got {array.dtype}")
-    if array.min() < 0 or array.max() >= size:
-        raise ValueError(f"{name}: codes must be in 0..{size - 1}")
-    return array.astype(np.int64)
-
-
 def _flags(values: ArrayLike, n: int, name: str) -> BoolArray:
     array = np.asarray(values)
     if array.shape != (n,):
@@ -119,7 +107,7 @@ def accuracy_by_annotator(
     workers: ArrayLike, correct: ArrayLike, n_workers: int, confidence: float = 0.95
 ) -> AccuracyTable:
     """Accuracy of each annotator ``0 .. n_workers-1`` over their scored answers (e.g. on gold items)."""
-    who = _codes(workers, n_workers, "workers")
+    who = index_array(workers, "workers", n_workers)
     return _accuracy_table(who, _flags(correct, who.size, "correct"), n_workers, confidence)
 
 
@@ -127,14 +115,14 @@ def accuracy_by_class(
     true_labels: ArrayLike, correct: ArrayLike, n_classes: int, confidence: float = 0.95
 ) -> AccuracyTable:
     """Accuracy per true class: how often an item whose known class is c was answered correctly."""
-    truth = _codes(true_labels, n_classes, "true_labels")
+    truth = index_array(true_labels, "true_labels", n_classes)
     return _accuracy_table(truth, _flags(correct, truth.size, "correct"), n_classes, confidence)
 
 
 def confusion_matrix(true_labels: ArrayLike, answered_labels: ArrayLike, n_classes: int) -> IntArray:
     """counts[t, a]: answers of class a on items whose known class is t (rows are the truth)."""
-    truth = _codes(true_labels, n_classes, "true_labels")
-    answered = _codes(answered_labels, n_classes, "answered_labels")
+    truth = index_array(true_labels, "true_labels", n_classes)
+    answered = index_array(answered_labels, "answered_labels", n_classes)
     if truth.size != answered.size:
         raise ValueError(f"true_labels and answered_labels differ in length ({truth.size} and {answered.size})")
     flat = np.bincount(truth * n_classes + answered, minlength=n_classes * n_classes)
@@ -262,7 +250,7 @@ def agreement_summary(tasks: ArrayLike, workers: ArrayLike, labels: ArrayLike, n
     worker = np.asarray(workers)
     if worker.shape != task.shape:
         raise ValueError(f"workers: expected {task.size} values, one per answer; got shape {worker.shape}")
-    label = _codes(labels, n_classes, "labels")
+    label = index_array(labels, "labels", n_classes)
     if label.size != task.size:
         raise ValueError(f"labels: expected {task.size} values, one per answer; got {label.size}")
     matrix, per_unit, n_items = _reliability_matrix(task, label)

@@ -46,7 +46,8 @@ class Answers:
         return (counts > 0) | self.gold_mask
 
 
-def _index_array(values: ArrayLike, name: str) -> IntArray:
+def index_array(values: ArrayLike, name: str, bound: int | None = None) -> IntArray:
+    """A one-dimensional array of integer indices (codes of tasks, workers, classes), each in ``[0, bound)``."""
     array = np.asarray(values)
     if array.ndim != 1:
         raise ValueError(f"{name} must be one-dimensional, got shape {array.shape}")
@@ -54,6 +55,8 @@ def _index_array(values: ArrayLike, name: str) -> IntArray:
         return np.zeros(0, dtype=np.int64)
     if not np.issubdtype(array.dtype, np.integer):
         raise ValueError(f"{name} must hold integer indices, got dtype {array.dtype}")
+    if bound is not None and (array.min() < 0 or array.max() >= bound):
+        raise ValueError(f"{name} must be in [0, {bound})")
     if array.min() < 0:
         raise ValueError(f"{name} must hold non-negative indices")
     return array.astype(np.int64, copy=False)
@@ -109,9 +112,9 @@ def make_answers(
     gold: GoldLike = None,
 ) -> Answers:
     """Check and normalise a crowd; raise ``ValueError`` naming the argument at fault."""
-    task_index = _index_array(tasks, "tasks")
-    worker_index = _index_array(workers, "workers")
-    label_index = _index_array(labels, "labels")
+    task_index = index_array(tasks, "tasks")
+    worker_index = index_array(workers, "workers")
+    label_index = index_array(labels, "labels")
     if not task_index.size == worker_index.size == label_index.size:
         raise ValueError("tasks, workers and labels must have the same length")
     if n_classes < 1:
