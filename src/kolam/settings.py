@@ -68,6 +68,11 @@ class Settings(BaseSettings):
         description="Job threads `kolam serve` runs inside each server process, so nothing waits on a worker "
         "nobody started; 0: none (run `kolam worker` separately).",
     )
+    prelabel_on_import: bool = Field(
+        default=True,
+        description="After each import, embed the new items and let the project's model predict them and order "
+        "the queue (needs the ml extra; without it the job only logs that).",
+    )
 
     @model_validator(mode="after")
     def _refuse_unsafe_production(self) -> Settings:

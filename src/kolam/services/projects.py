@@ -15,6 +15,7 @@ from kolam.errors import Conflict, Invalid, NotFound
 from kolam.labels import LabelSchemaDef, evolve_schema, parse_schema
 from kolam.services import audit
 from kolam.services.context import Actor
+from kolam.services.learning_settings import merge_learning, parse_learning, stored_learning
 from kolam.services.quality_settings import QualitySettings, parse_quality, stored_quality
 from kolam.store.tables import LabelSchema, Project, Task
 from kolam.store.types import utcnow
@@ -34,6 +35,7 @@ class ProjectSettings:
     priority: int | None = None
     lease_seconds: int | None = None
     quality: dict[str, Any] | None = None
+    learning: dict[str, Any] | None = None
 
 
 def _validate(settings: ProjectSettings) -> None:
@@ -154,6 +156,7 @@ def create_project(
         raise Invalid("a project needs a name", field="name")
     _validate(settings)
     quality = parse_quality(settings.quality, settings.overlap or 1)
+    learning = parse_learning(settings.learning)
     parsed = parse_schema(kind, schema)
     if session.scalar(sa.select(Project.id).where(Project.org_id == org_id, Project.name == settings.name.strip())):
         raise Conflict(f"a project named '{settings.name}' exists", field="name")
@@ -170,6 +173,7 @@ def create_project(
         lease_seconds=settings.lease_seconds,
         schema_version=1,
         quality=quality.model_dump(mode="json"),
+        learning=learning.model_dump(mode="json"),
         created_at=now,
         updated_at=now,
     )
@@ -233,6 +237,11 @@ def update_project(
             project.quality = changes["quality"] = quality
     elif "overlap" in changes:
         parse_quality(project.quality, project.overlap)
+    if settings.learning is not None:
+        learning = merge_learning(project.learning, settings.learning)
+        if learning != stored_learning(project.learning).model_dump(mode="json"):
+            project.learning = learning
+            changes["learning"] = stored_learning(learning).public()
     if schema is not None:
         old = current_schema(session, project)
         new = evolve_schema(old, parse_schema(project.kind, schema))

@@ -106,6 +106,7 @@ class Project(Base):
     lease_seconds: Mapped[int | None]
     schema_version: Mapped[int] = mapped_column(default=1)
     quality: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    learning: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
     archived_at: Mapped[datetime | None]
@@ -271,13 +272,19 @@ class AnswerLabel(Base):
 
 
 class Prediction(Base):
+    """A model's answer for an item: imported with the data (``model_id`` null) or made by the project's model
+    (``model_id`` set; one per task, replaced when a newer version predicts). ``distribution`` holds the
+    calibrated probability of each class for class projects."""
+
     __tablename__ = "predictions"
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     project_id: Mapped[int] = mapped_column(sa.ForeignKey("projects.id", ondelete="CASCADE"))
     task_id: Mapped[int] = mapped_column(sa.ForeignKey("tasks.item_id", ondelete="CASCADE"), index=True)
     model_version: Mapped[str] = mapped_column(sa.String(100))
+    model_id: Mapped[int | None] = mapped_column(sa.ForeignKey("model_versions.id", ondelete="SET NULL"))
     value: Mapped[dict[str, Any]]
     confidence: Mapped[float | None]
+    distribution: Mapped[dict[str, Any] | None] = mapped_column(JSONData)
     created_at: Mapped[datetime]
 
 
@@ -426,3 +433,7 @@ class QualitySnapshot(Base):
     )
     report: Mapped[dict[str, Any]]
     computed_at: Mapped[datetime]
+
+
+# The learning tables live in their own module; importing it here puts them on Base.metadata.
+from kolam.store import tables_learning  # noqa: E402, F401

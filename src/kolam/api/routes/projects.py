@@ -42,6 +42,7 @@ def create_project(body: ProjectIn, session: WriteSession, actor: CurrentActor) 
         priority=body.priority,
         lease_seconds=body.lease_seconds,
         quality=body.quality,
+        learning=body.learning,
     )
     project = projects.create_project(
         session, actor, actor.org_id, kind=body.kind, schema=body.label_schema, settings=settings
@@ -65,6 +66,7 @@ def update_project(project_id: int, body: ProjectPatch, session: WriteSession, a
         priority=body.priority,
         lease_seconds=body.lease_seconds,
         quality=body.quality,
+        learning=body.learning,
     )
     project = projects.update_project(session, actor, project_id, settings=settings, schema=body.label_schema)
     return _detail(session, project)

@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import BaseModel, Field, field_validator
 
 from kolam.api.schemas.common import Out
+from kolam.services.learning_settings import stored_learning
 from kolam.services.quality_settings import stored_quality
 
 
@@ -26,6 +27,9 @@ class ProjectIn(BaseModel):
     quality: dict[str, Any] | None = Field(
         default=None, description="Quality policy (method, adaptive overlap, review, floor, qualification)."
     )
+    learning: dict[str, Any] | None = Field(
+        default=None, description="Model in the loop (backend, retraining, active learning, auto-accept)."
+    )
 
 
 class ProjectPatch(BaseModel):
@@ -38,6 +42,7 @@ class ProjectPatch(BaseModel):
     priority: int | None = None
     lease_seconds: int | None = None
     quality: dict[str, Any] | None = Field(default=None, description="Fields to change; others keep their value.")
+    learning: dict[str, Any] | None = Field(default=None, description="Fields to change; others keep their value.")
 
 
 class ProjectOut(Out):
@@ -52,6 +57,7 @@ class ProjectOut(Out):
     lease_seconds: int | None
     schema_version: int
     quality: dict[str, Any]
+    learning: dict[str, Any]
     created_at: datetime
     updated_at: datetime
 
@@ -60,6 +66,12 @@ class ProjectOut(Out):
     def _complete(cls, value: dict[str, Any] | None) -> dict[str, Any]:
         """Every field of the policy, defaults included (projects made before a field existed store less)."""
         return stored_quality(value).model_dump(mode="json")
+
+    @field_validator("learning", mode="before")
+    @classmethod
+    def _learning(cls, value: dict[str, Any] | None) -> dict[str, Any]:
+        """Every field, defaults included; the external server's token masked."""
+        return stored_learning(value).public()
 
 
 class ProjectDetailOut(ProjectOut):
