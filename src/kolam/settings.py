@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -68,6 +68,19 @@ class Settings(BaseSettings):
         description="Job threads `kolam serve` runs inside each server process, so nothing waits on a worker "
         "nobody started; 0: none (run `kolam worker` separately).",
     )
+    public_url: str | None = Field(
+        default=None,
+        description="How a client's model server reaches this Kolam (media links it downloads). Empty: "
+        "http://<host>:<port>.",
+    )
+    secret_key: SecretStr | None = Field(
+        default=None,
+        min_length=32,
+        description="Key that signs the short-lived media links a client's model server downloads (at least 32 "
+        "characters, e.g. `openssl rand -hex 32`). Several server processes behind a load balancer must share "
+        "the same value. Unset: generated once and kept in <data_dir>/secret.key (copy that file's text here "
+        "to keep existing links valid).",
+    )
     prelabel_on_import: bool = Field(
         default=True,
         description="After each import, embed the new items and let the project's model predict them and order "
@@ -83,6 +96,10 @@ class Settings(BaseSettings):
                 raise ValueError("KOLAM_COOKIE_SECURE=true is required in production mode (serve over HTTPS)")
             if not self.database_url:
                 raise ValueError("KOLAM_DATABASE_URL is required in production mode (PostgreSQL)")
+            if self.secret_key is None:
+                raise ValueError(
+                    "KOLAM_SECRET_KEY is required in production mode (every server must sign media links alike)"
+                )
         return self
 
     @property
@@ -90,6 +107,10 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'kolam.db').resolve()}"
+
+    @property
+    def effective_public_url(self) -> str:
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
 
     @property
     def effective_blob_url(self) -> str:

@@ -329,3 +329,23 @@ def test_quality_policy_gold_from_a_file_resolve_and_report(tmp_path: Path, acme
     report = json.loads(ok("quality", "report", "--org", acme, "--project", text_project))
     assert report["policy"]["method"] == "dawid_skene" and report["policy"]["review_sample"] == 0.1
     assert (report["gold"]["items"], report["summary"]["items"]) == (1, 1)
+
+
+def test_models_commands_train_prelabel_and_list(tmp_path: Path, acme: str):
+    pytest.importorskip("onnxruntime")
+    schema = json.dumps({"classes": [{"name": "spam"}, {"name": "ok"}], "multi_label": False})
+    created = ok("projects", "create", "Mail", "--org", acme, "--kind", "text_classes", "--schema", schema,
+                 "--learning", json.dumps({"min_train_items": 4}))  # fmt: skip
+    project = re.search(r"project (\d+)", created).group(1)  # type: ignore[union-attr]
+    bad = fails("projects", "update", project, "--org", acme, "--learning", '{"active_learning": "psychic"}')
+    assert "learning.active_learning" in bad
+    lines = [{"text": t, "id": f"m{i}"} for i, t in enumerate(
+        ["win a free prize now", "claim your cash reward", "lunch at noon?", "notes from the meeting",
+         "free prize waiting for you", "see you at the meeting"])]  # fmt: skip
+    (tmp_path / "mail.jsonl").write_text("".join(json.dumps(r) + "\n" for r in lines))
+    ok("import", "mail.jsonl", "--org", acme, "--project", project)
+    skipped = ok("models", "train", "--org", acme, "--project", project)
+    assert "skipped" in skipped and "0 settled items" in skipped
+    first = json.loads(ok("models", "prelabel", "--org", acme, "--project", project))
+    assert first["model"] is None and "cold-start" in first["reason"]
+    assert table(ok("models", "list", "--org", acme, "--project", project)) == []

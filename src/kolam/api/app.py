@@ -22,6 +22,7 @@ from kolam.api.routes import (
     items,
     media,
     members,
+    models,
     organizations,
     projects,
     quality,
@@ -84,7 +85,7 @@ def create_app(settings: Settings | None = None, *, db: Database | None = None, 
     app.add_middleware(GZipMiddleware, minimum_size=1024)
     api = APIRouter(prefix=API_PREFIX)
     for module in (health, auth, organizations, members, tokens, projects, dashboard, imports, tasks,
-                   annotation_routes, items, media, exports, audit, quality):  # fmt: skip
+                   annotation_routes, items, media, exports, audit, quality, models):  # fmt: skip
         api.include_router(module.router)
     app.include_router(api)
     web.install(app)

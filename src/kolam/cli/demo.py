@@ -11,6 +11,7 @@ from rich.table import Table
 
 from kolam.cli.common import console, friendly, open_db
 from kolam.cli.serve import run_server
+from kolam.jobs.queue import build_jobs
 from kolam.services.demo import set_up_demo
 from kolam.settings import get_settings
 from kolam.store.blobs import BlobStore
@@ -38,6 +39,11 @@ def demo(
     db = open_db()
     blobs = BlobStore(settings.effective_blob_url)
     setup = set_up_demo(db, blobs, settings.data_dir / "sources", limit=limit)
+    if setup.new_projects:  # the server's job worker embeds and pre-labels them (the model in the loop)
+        jobs = build_jobs(settings, db=db, blobs=blobs)
+        for project_id in setup.new_projects:
+            jobs.enqueue_prelabel(project_id)
+        jobs.close()
     db.dispose()
     projects = Table("project", "name", "tasks", title="projects")
     for pid, name, tasks in setup.projects:

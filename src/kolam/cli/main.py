@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from kolam import __version__
-from kolam.cli import accounts, db, projects, quality
+from kolam.cli import accounts, db, models, projects, quality
 from kolam.cli.demo import demo
 from kolam.cli.serve import serve
 from kolam.cli.worker import worker
@@ -27,6 +27,7 @@ app.add_typer(accounts.users, name="users")
 app.add_typer(accounts.tokens, name="tokens")
 app.add_typer(projects.app, name="projects")
 app.add_typer(quality.app, name="quality")
+app.add_typer(models.app, name="models")
 
 
 @app.command("version")

@@ -35,6 +35,7 @@ def create(
     skill: Annotated[list[str] | None, typer.Option("--skill", help="Required skill, e.g. --skill ta.")] = None,
     priority: Annotated[int, typer.Option(help="Higher first.")] = 0,
     quality: Annotated[str | None, typer.Option(help="Quality policy as JSON, or @file.json (see README).")] = None,
+    learning: Annotated[str | None, typer.Option(help="Model-in-the-loop policy as JSON, or @file.json.")] = None,
 ) -> None:
     """Create a project."""
     if instructions.startswith("@"):
@@ -58,6 +59,7 @@ def create(
                 required_skills=skill or [],
                 priority=priority,
                 quality=load_json_arg(quality, "quality") if quality else None,
+                learning=load_json_arg(learning, "learning") if learning else None,
             ),
         )
     console.print(f"created project {project.id} '{project.name}' ({project.kind})")
@@ -103,6 +105,7 @@ def update(
     priority: Annotated[int | None, typer.Option(help="Higher first.")] = None,
     quality: Annotated[str | None, typer.Option(help="Quality fields to change, as JSON or @file.json.")] = None,
     gold_ratio: Annotated[float | None, typer.Option(help="Share of gold tasks mixed into each batch (0–0.5).")] = None,
+    learning: Annotated[str | None, typer.Option(help="Learning fields to change, as JSON or @file.json.")] = None,
 ) -> None:
     """Change a project; a changed schema becomes a new version (removed classes are retired)."""
     db = open_db()
@@ -119,6 +122,7 @@ def update(
                 priority=priority,
                 gold_ratio=gold_ratio,
                 quality=load_json_arg(quality, "quality") if quality else None,
+                learning=load_json_arg(learning, "learning") if learning else None,
             ),
         )
     console.print(f"project {p.id} updated (schema v{p.schema_version}, overlap {p.overlap})")

@@ -17,6 +17,7 @@ from huey import Huey, RedisHuey, SqliteHuey
 from huey.api import Result, TaskWrapper
 
 from kolam.jobs import tasks
+from kolam.services import training
 from kolam.settings import Settings
 from kolam.store.blobs import BlobStore
 from kolam.store.db import Database, create_database
@@ -65,6 +66,8 @@ class Jobs:
         self._derive_items: TaskWrapper = huey.task(name="kolam.derive_items", **retry)(self._run_derive_items)
         self._run_import: TaskWrapper = huey.task(name="kolam.run_import")(self._run_queued_import)
         self._resolve: TaskWrapper = huey.task(name="kolam.resolve_project", **retry)(self._run_resolve)
+        self._train: TaskWrapper = huey.task(name="kolam.train_model")(self._run_train)
+        self._prelabel: TaskWrapper = huey.task(name="kolam.prelabel_project", **retry)(self._run_prelabel)
         self._resolve_lock = threading.Lock()
         self._resolved_at: dict[int, float] = {}
 
@@ -80,7 +83,11 @@ class Jobs:
         return tasks.JobContext(self.settings, db, blobs)
 
     def _run_derive_import(self, import_id: int) -> dict[str, Any]:
-        return tasks.derive_import(self.context, import_id)
+        report = tasks.derive_import(self.context, import_id)
+        project_id = tasks.import_project(self.context, import_id)
+        if project_id is not None and self.settings.prelabel_on_import:
+            self.enqueue_prelabel(project_id)  # new items: embeddings, predictions, their place in the queue
+        return report
 
     def _run_derive_items(self, item_ids: list[int]) -> dict[str, Any]:
         return tasks.derive_items(self.context, item_ids)
@@ -92,7 +99,25 @@ class Jobs:
         return report
 
     def _run_resolve(self, project_id: int) -> dict[str, Any]:
-        return tasks.resolve_project(self.context, project_id)
+        summary = tasks.resolve_project(self.context, project_id)
+        if training.should_retrain(self.context.db, project_id):
+            self.enqueue_train(project_id)
+        return summary
+
+    def _run_train(self, project_id: int) -> dict[str, Any]:
+        summary = tasks.train_model(self.context, project_id)
+        if summary["status"] == "active":  # a new version predicts what is open and re-orders the queue
+            self.enqueue_prelabel(project_id)
+        return summary
+
+    def _run_prelabel(self, project_id: int) -> dict[str, Any]:
+        return tasks.prelabel_project(self.context, project_id)
+
+    def enqueue_train(self, project_id: int) -> Result | None:
+        return self._train(project_id)
+
+    def enqueue_prelabel(self, project_id: int) -> Result | None:
+        return self._prelabel(project_id)
 
     def enqueue_resolve(self, project_id: int) -> Result | None:
         return self._resolve(project_id)

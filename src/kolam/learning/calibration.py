@@ -94,8 +94,8 @@ class TemperatureScaling:
         self.tol = tol
 
     @staticmethod
-    def _moments(z: FloatArray, y: IntArray, a: float) -> tuple[float, float, float]:
-        """NLL, its derivative and its second derivative in a = 1/T."""
+    def _moments(z: FloatArray, y: IntArray, a: float, w: FloatArray) -> tuple[float, float, float]:
+        """NLL, its derivative and its second derivative in a = 1/T; ``w``: row weights summing to 1."""
         scaled = a * z
         top = scaled.max(axis=1, keepdims=True)
         weights = np.exp(scaled - top)
@@ -104,16 +104,26 @@ class TemperatureScaling:
         mean_z = (p * z).sum(axis=1)
         var_z = np.maximum((p * z * z).sum(axis=1) - mean_z**2, 0.0)
         picked = z[np.arange(y.size), y]
-        nll = float(np.mean(np.log(total) + top[:, 0] - a * picked))
-        return nll, float(np.mean(mean_z - picked)), float(np.mean(var_z))
+        nll = float(w @ (np.log(total) + top[:, 0] - a * picked))
+        return nll, float(w @ (mean_z - picked)), float(w @ var_z)
 
-    def fit(self, logits: ArrayLike, labels: ArrayLike) -> Self:
+    def fit(self, logits: ArrayLike, labels: ArrayLike, sample_weight: ArrayLike | None = None) -> Self:
+        """Fit T on held-out ``logits`` (n, k) and ``labels`` (n,); ``sample_weight`` (n,) ≥ 0 weighs the rows —
+        with each item repeated once per class and weighted by a soft label (e.g. a crowd posterior), the NLL
+        is the expected NLL of the unknown true labels."""
         z, y = _logits_and_labels(logits, labels)
+        if sample_weight is None:
+            w = np.full(y.size, 1.0 / y.size)
+        else:
+            w = np.asarray(sample_weight, dtype=np.float64)
+            if w.shape != y.shape or not np.all(np.isfinite(w)) or w.min() < 0 or w.sum() <= 0:
+                raise ValueError(f"sample_weight must be {y.size} finite non-negative numbers, not all zero")
+            w = w / w.sum()
         low, high = 1.0 / self.max_temperature, 1.0 / self.min_temperature
         a = min(max(1.0, low), high)
         self.loss_history_: list[float] = []
         for _ in range(self.n_iter):
-            nll, grad, curvature = self._moments(z, y, a)
+            nll, grad, curvature = self._moments(z, y, a, w)
             self.loss_history_.append(nll)
             if abs(grad) * a < self.tol:
                 break

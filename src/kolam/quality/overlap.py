@@ -128,12 +128,16 @@ def posteriors(
 ) -> FloatArray:
     """``item_posterior`` for many items at once: answer i gave ``labels[i]`` to item ``tasks[i]`` with
     confusion matrix ``confusions_per_answer[i]``. Returns (n_tasks, k); items without answers get the prior.
+
+    ``prior`` is one (k,) class prior for every item, or (n_tasks, k), one per item — e.g. a calibrated model's
+    prediction, so that one answer agreeing with a confident model can settle an item.
     """
     if n_tasks < 0:
         raise ValueError(f"n_tasks must be non-negative, got {n_tasks}")
-    with np.errstate(divide="ignore"):
-        log_prior = np.log(_prior(prior))  # a class the prior rules out stays ruled out
-    k = log_prior.size
+    weights = np.asarray(prior, dtype=np.float64)
+    with np.errstate(divide="ignore"):  # a class the prior rules out stays ruled out
+        log_prior = np.log(_item_priors(weights, n_tasks) if weights.ndim == 2 else _prior(weights))
+    k = log_prior.shape[-1]
     task_index = index_array(tasks, "tasks", n_tasks)
     label_index = index_array(labels, "labels", k)
     matrices = _confusions(confusions_per_answer, label_index.size, k)
@@ -189,6 +193,18 @@ def _prior(prior: ArrayLike) -> FloatArray:
     if not np.all(np.isfinite(weights)) or weights.min() < 0 or weights.sum() <= 0:
         raise ValueError("prior must be non-negative and not all zero")
     normalised: FloatArray = weights / weights.sum()
+    return normalised
+
+
+def _item_priors(weights: FloatArray, n_tasks: int) -> FloatArray:
+    if weights.shape[0] != n_tasks or weights.shape[1] < 1:
+        raise ValueError(f"a per-item prior must have shape ({n_tasks}, k), got {weights.shape}")
+    if not np.all(np.isfinite(weights)) or (weights.size and weights.min() < 0):
+        raise ValueError("prior must be non-negative and finite")
+    totals = weights.sum(axis=1, keepdims=True)
+    if np.any(totals <= 0):
+        raise ValueError("every item's prior must have some positive mass")
+    normalised: FloatArray = weights / totals
     return normalised
 
 

@@ -11,7 +11,7 @@ import random
 import threading
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol, cast
 
@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from kolam.errors import Conflict, Forbidden, Invalid, KolamError, NotFound
-from kolam.services import audit, media, standing
+from kolam.services import audit, guidelines, media, standing
 from kolam.services.context import Actor
 from kolam.services.projects import WorkProject, work_project
 from kolam.store import queue
@@ -42,6 +42,7 @@ class LeasedTask:
     schema_version: int
     item: dict[str, Any]
     predictions: list[dict[str, Any]]
+    guidelines: list[dict[str, Any]] = field(default_factory=list)
 
 
 def gold_count(ratio: float, count: int, rng: random.Random) -> int:
@@ -204,7 +205,11 @@ _TASK_ITEMS = (
     .where(_tasks.c.item_id.in_(sa.bindparam("task_ids", expanding=True)))
 )
 _TASK_PREDICTIONS = sa.select(
-    _predictions.c.task_id, _predictions.c.model_version, _predictions.c.value, _predictions.c.confidence
+    _predictions.c.task_id,
+    _predictions.c.model_version,
+    _predictions.c.value,
+    _predictions.c.confidence,
+    _predictions.c.distribution,
 ).where(_predictions.c.task_id.in_(sa.bindparam("task_ids", expanding=True)))
 
 
@@ -215,10 +220,14 @@ def _describe(
     conn = session.connection()
     by_id = {row.id: row for row in conn.execute(_TASK_ITEMS, {"task_ids": list(task_ids)})}
     predictions: dict[int, list[dict[str, Any]]] = {}
+    distributions: dict[int, list[dict[str, Any]]] = {}
     for pred in conn.execute(_TASK_PREDICTIONS, {"task_ids": list(task_ids)}):
         predictions.setdefault(pred.task_id, []).append(
             {"model_version": pred.model_version, "value": pred.value, "confidence": pred.confidence}
         )
+        if pred.distribution:
+            distributions.setdefault(pred.task_id, []).append(pred.distribution)
+    by_pair = guidelines.notes(session, project.id) if distributions else {}
     return [
         LeasedTask(
             task_id=task_id,
@@ -228,6 +237,7 @@ def _describe(
             schema_version=project.schema_version,
             item=item_payload(by_id[task_id], _size(by_id[task_id])),
             predictions=predictions.get(task_id, []),
+            guidelines=guidelines.notes_for(distributions.get(task_id, []), by_pair) if by_pair else [],
         )
         for task_id in task_ids
     ]

@@ -27,9 +27,13 @@ def record(
     details: dict[str, Any] | None = None,
     *,
     org_id: int | None = None,
+    source: tuple[str, str | None, str | None] | None = None,
 ) -> None:
-    """Add one event to the caller's transaction, so it commits (or not) with what it describes."""
-    record_many(session, actor, action, object_type, [object_id], details, org_id=org_id)
+    """Add one event to the caller's transaction, so it commits (or not) with what it describes.
+
+    ``source`` (via, ip, user agent) says where an event without an actor came from (a signed link, say);
+    without it such events are the command line's."""
+    record_each(session, actor, action, object_type, [(object_id, details)], org_id=org_id, source=source)
 
 
 def record_many(
@@ -54,14 +58,18 @@ def record_each(
     events: Iterable[tuple[int | str | None, dict[str, Any] | None]],
     *,
     org_id: int | None = None,
+    source: tuple[str, str | None, str | None] | None = None,
 ) -> None:
     """One event per ``(object_id, details)`` pair, written in one statement."""
     now = utcnow()
     org = org_id if org_id is not None else (actor.org_id if actor else None)
     user_id = actor.user_id if actor else None
-    via = actor.via if actor else "cli"
-    ip = actor.ip if actor else None
-    agent = (actor.user_agent or "")[:300] if actor else f"os-user:{getpass.getuser()}"
+    if actor is not None:
+        via, ip, agent = actor.via, actor.ip, (actor.user_agent or "")[:300]
+    elif source is not None:
+        via, ip, agent = source[0], source[1], (source[2] or "")[:300]
+    else:
+        via, ip, agent = "cli", None, f"os-user:{getpass.getuser()}"
     rows = [
         {
             "org_id": org,

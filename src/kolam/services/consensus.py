@@ -26,8 +26,8 @@ from kolam.store.tables import Annotation, AnnotatorScore, Consensus
 from kolam.store.types import utcnow
 from kolam.store.upsert import upsert
 
-REVIEW_REASONS = ("flagged", "low_confidence", "disagreement", "sample")
-"""Why an item is in the review queue, most urgent first."""
+REVIEW_REASONS = ("flagged", "low_confidence", "disagreement", "audit", "sample")
+"""Why an item is in the review queue, most urgent first (``audit``: the model labelled it alone)."""
 
 _consensus = cast(sa.Table, Consensus.__table__)
 _annotations = cast(sa.Table, Annotation.__table__)
@@ -74,11 +74,12 @@ def write_consensus(session: Session, project_id: int, rows: Sequence[ConsensusR
     )  # fmt: skip
 
 
-def in_sample(task_id: int, share: float) -> bool:
-    """A stable pseudo-random draw per item: the same items stay sampled however often consensus is recomputed."""
+def in_sample(task_id: int, share: float, salt: str = "review") -> bool:
+    """A stable pseudo-random draw per item: the same items stay sampled however often consensus is recomputed.
+    ``salt`` keeps independent samples (review, audit) independent."""
     if share <= 0:
         return False
-    digest = hashlib.blake2b(f"review:{task_id}".encode(), digest_size=8).digest()
+    digest = hashlib.blake2b(f"{salt}:{task_id}".encode(), digest_size=8).digest()
     return int.from_bytes(digest, "big") / 2**64 < share
 
 

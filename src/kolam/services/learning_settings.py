@@ -11,7 +11,7 @@ from functools import lru_cache
 from typing import Any, Literal
 
 import orjson
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from kolam.errors import Invalid
 from kolam.labels.schema import location
@@ -76,12 +76,6 @@ class LearningSettings(BaseModel):
             raise ValueError("must be an http:// or https:// URL")
         return value
 
-    @model_validator(mode="after")
-    def _external_has_url(self) -> LearningSettings:
-        if self.backend == "external" and not self.external_url:
-            raise ValueError("backend 'external' needs external_url")
-        return self
-
     def public(self) -> dict[str, Any]:
         """The policy as shown to people: the external server's token is never sent back."""
         data = self.model_dump(mode="json")
@@ -97,11 +91,15 @@ def parse_learning(value: Any) -> LearningSettings:
     if not isinstance(value, dict):
         raise Invalid("learning must be an object", field="learning")
     try:
-        return LearningSettings.model_validate(value)
+        parsed = LearningSettings.model_validate(value)
     except ValidationError as err:
         first = err.errors()[0]
         where = location(tuple(first["loc"]), "learning")
         raise Invalid(f"invalid learning settings: {where}: {first['msg']}", field=where) from None
+    if parsed.backend == "external" and not parsed.external_url:
+        where = "learning.external_url"
+        raise Invalid(f"invalid learning settings: {where}: backend 'external' needs external_url", field=where)
+    return parsed
 
 
 def merge_learning(stored: dict[str, Any] | None, change: dict[str, Any]) -> dict[str, Any]:

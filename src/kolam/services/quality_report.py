@@ -21,6 +21,7 @@ from kolam.labels.schema import ImageClassesSchema, TextClassesSchema
 from kolam.quality import report
 from kolam.quality.report import BoolArray, IntArray
 from kolam.services import review, standing
+from kolam.services.confusions import confused_pairs_section
 from kolam.services.context import Actor
 from kolam.services.projects import current_schema, get_project
 from kolam.services.quality_settings import stored_quality
@@ -139,6 +140,7 @@ def build_report(session: Session, project: Project) -> dict[str, Any]:
     ).all()
     settled = _consensus_codes(consensus, classes)
     gold = _gold(session, project, classes)
+    confusion = _confusion(answers, settled, classes)
     return {
         "project": {"id": project.id, "name": project.name, "kind": project.kind},
         "policy": stored_quality(project.quality).model_dump(mode="json"),
@@ -148,7 +150,10 @@ def build_report(session: Session, project: Project) -> dict[str, Any]:
         "consensus": _consensus(consensus),
         "review": _review(session, project.id),
         "annotators": _annotators(session, project, answers, settled, gold.pop("by_annotator_and_class", {})),
-        "confusion": _confusion(answers, settled, classes),
+        "confusion": confusion,
+        "confused_pairs": confused_pairs_section(
+            session, project.id, classes, confusion["counts"] if confusion else None
+        ),
     }
 
 

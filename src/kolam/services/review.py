@@ -19,6 +19,7 @@ from kolam.errors import Conflict, Invalid, NotFound
 from kolam.labels import validate_answer
 from kolam.services import audit, media, standing
 from kolam.services.assignment import item_payload
+from kolam.services.audits import record_audit
 from kolam.services.consensus import REVIEW_REASONS
 from kolam.services.context import Actor
 from kolam.services.projects import current_schema, get_project
@@ -183,6 +184,9 @@ def submit_review(
         created_at=now,
     )
     session.add(review)
+    if consensus is not None and consensus.status == "auto":
+        agrees = verdict == "accept" or (verdict == "correct" and value is not None and _same(value, consensus.value))
+        record_audit(session, project.id, consensus.value, agrees)
     if verdict == "reject":
         _reopen(task, project.overlap, now)
         if consensus is not None:
@@ -193,6 +197,10 @@ def submit_review(
     audit.record(session, actor, f"review.{verdict}", "item", task_id, {"reason": review.reason})
     session.commit()
     return review
+
+
+def _same(answer: dict[str, Any], accepted: dict[str, Any]) -> bool:
+    return sorted(answer.get("labels") or []) == sorted(accepted.get("labels") or [])
 
 
 def _reopen(task: Task, overlap: int, now: Any) -> None:

@@ -1,7 +1,9 @@
-"""What annotators download: an item's display image or audio and its waveform peaks (contract A).
+"""What annotators download: an item's display image or audio and its waveform peaks (contract A); and what
+a client's model server downloads: an item's original file through a signed, short-lived link.
 
-Same access rules and audit as ``/items/{id}/content``. URLs carry ``?v=`` (recipe version and content
-hash), so responses are immutable; a missing derivative is derived on the spot, so nothing waits on a worker.
+Display and peaks: same access rules and audit as ``/items/{id}/content``. URLs carry ``?v=`` (recipe version
+and content hash), so responses are immutable; a missing derivative is derived on the spot, so nothing waits
+on a worker. Signed links need no login: the signature is the authorization (services/media_links.py).
 """
 
 from __future__ import annotations
@@ -12,10 +14,10 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import FileResponse
 
-from kolam.api.deps import BlobsDep, CurrentActor, DatabaseDep, WriteSession
+from kolam.api.deps import BlobsDep, CurrentActor, DatabaseDep, SettingsDep, WriteSession
 from kolam.api.schemas.common import ERRORS
 from kolam.errors import NotFound
-from kolam.services import items, media
+from kolam.services import items, media, media_links
 from kolam.store.blobs import BlobStore
 from kolam.store.tables import Derivative, Item
 
@@ -93,3 +95,28 @@ def peaks(
     if row.blob_key is None:
         raise NotFound(f"item {item_id} has no waveform: {row.error}", field="item_id")
     return _served(blobs, row, headers)
+
+
+@router.get("/media/{item_id}", response_class=Response, tags=["media"])
+def signed_original(
+    item_id: int,
+    request: Request,
+    session: WriteSession,
+    settings: SettingsDep,
+    blobs: BlobsDep,
+    exp: Annotated[int | None, Query(description="Expiry of the link, in Unix seconds.")] = None,
+    sig: Annotated[str | None, Query(description="HMAC-SHA256 of the item id and expiry, hex.")] = None,
+) -> Response:
+    """An item's original file, as stored, for a client's model server: no login, the link Kolam signed is
+    the authorization (403 when altered or expired). Cached privately no longer than the link lives."""
+    client = request.client.host if request.client else None
+    read = media_links.item_for_signed_link(
+        session, settings, blobs, item_id, exp, sig, ip=client, user_agent=request.headers.get("user-agent")
+    )
+    assert read.item.blob_key is not None
+    headers = {
+        "Cache-Control": f"private, max-age={read.seconds_left}",
+        "X-Content-Type-Options": "nosniff",
+        "Content-Security-Policy": "sandbox",
+    }
+    return _blob_response(blobs, read.item.blob_key, read.item.mime_type or "application/octet-stream", headers)

@@ -18,6 +18,10 @@ class LeasedTaskOut(BaseModel):
     schema_version: int
     item: dict[str, Any]
     predictions: list[dict[str, Any]]
+    guidelines: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description="Managers' notes on the two classes the model hesitates between for this item.",
+    )
 
 
 class LeaseOut(Out):

@@ -25,6 +25,7 @@ const SHELL = [
   "/static/js/workspace.js",
   "/static/js/work/attention.js",
   "/static/js/work/early.js",
+  "/static/js/work/guidelines.js",
   "/static/js/work/class_picker.js",
   "/static/js/work/idb.js",
   "/static/js/work/leases.js",

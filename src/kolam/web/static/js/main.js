@@ -19,6 +19,7 @@ const ROUTES = [
   [/^#\/projects\/(\d+)\/review$/, "./pages/review_queue.js"],
   [/^#\/projects\/(\d+)\/review\/(\d+)$/, "./pages/review_item.js"],
   [/^#\/projects\/(\d+)\/quality$/, "./pages/quality.js"],
+  [/^#\/projects\/(\d+)\/models$/, "./pages/models.js"],
   [/^#\/projects\/(\d+)\/gold$/, "./pages/gold.js"],
   [/^#\/projects\/(\d+)$/, "./pages/dashboard.js"],
   [/^#\/members$/, "./pages/members.js"],

@@ -7,6 +7,7 @@ import { formatDuration, h, loadCss, mount, toast } from "./dom.js";
 import { Hotkeys } from "./hotkeys.js";
 import { renderMarkdown } from "./markdown.js";
 import { attentionPanel } from "./work/attention.js";
+import { showGuidelines } from "./work/guidelines.js";
 import * as idb from "./work/idb.js";
 import { Batch } from "./work/leases.js";
 import { media, mediaInfo } from "./work/media_cache.js";
@@ -226,6 +227,7 @@ class Workspace {
     this.comment.value = "";
     this.setUnclear(false);
     this.suggestion.hidden = true;
+    showGuidelines(this.instructions, task);
     if (!task) return this.showEmpty();
     this.task = task;
     this.timer = new TaskTimer();

@@ -26,6 +26,8 @@ export function projectLinks(project, me) {
     can(me, "items.import") && [`#/projects/${id}/import`, "Import"],
     can(me, "reviews.work") && [`#/projects/${id}/review`, "Review"],
     can(me, "stats.read") && [`#/projects/${id}/quality`, "Quality"],
+    // the page reads with stats.read; the tab is for those who act on it (a client's viewer keeps a short bar)
+    (can(me, "projects.manage") || can(me, "reviews.work")) && [`#/projects/${id}/models`, "Model"],
     can(me, "projects.manage") && [`#/projects/${id}/gold`, "Gold"],
     can(me, "projects.manage") && [`#/projects/${id}/edit`, "Edit"],
   ].filter(Boolean);

@@ -4,6 +4,7 @@
 import { ApiError, get, patch, post } from "../api.js";
 import { h, toast } from "../dom.js";
 import { navigate } from "../main.js";
+import { LearningFields } from "./learning_form.js";
 import { FieldErrors, KINDS, can, field, focusSoon, manageCss, projectHeader } from "./manage.js";
 import { QualityFields } from "./quality_form.js";
 import { SchemaEditor, splitList } from "./schema_editor.js";
@@ -13,7 +14,7 @@ function numberInput(name, value, attrs = {}) {
 }
 
 /** Read the form into the API's body; a number that does not parse is reported at its field. */
-function readForm(controls, editor, quality) {
+function readForm(controls, editor, quality, learning) {
   const body = {
     name: controls.name.value,
     instructions: controls.instructions.value,
@@ -28,6 +29,7 @@ function readForm(controls, editor, quality) {
   }
   body.schema = editor.value();
   body.quality = quality.value();
+  body.learning = learning.value();
   return body;
 }
 
@@ -58,6 +60,7 @@ export async function render(view, params, me) {
   };
   const editor = new SchemaEditor(p.kind, project ? project.schema : null);
   const quality = new QualityFields(p.quality);
+  const learning = new LearningFields(p.learning);
   if (!project) controls.kind.addEventListener("change", () => editor.setKind(controls.kind.value));
   const general = h("p.error#form-error", { role: "alert" });
   const status = h("p.muted#form-status", { role: "status" });
@@ -78,6 +81,7 @@ export async function render(view, params, me) {
     ),
     editor.element,
     quality.element,
+    learning.element,
     h(
       "div.form-actions",
       {},
@@ -96,7 +100,7 @@ export async function render(view, params, me) {
     status.textContent = "";
     let body;
     try {
-      body = readForm(controls, editor, quality);
+      body = readForm(controls, editor, quality, learning);
     } catch (err) {
       errors.show(err.field, err.message);
       return;

@@ -5,6 +5,7 @@
 import { ApiError, get, post } from "../api.js";
 import { h, loadCss, mount, toast } from "../dom.js";
 import { barChart } from "./chart.js";
+import { confusedPairs } from "./confused_pairs.js";
 import { can, manageCss, num, projectHeader } from "./manage.js";
 import { annotatorTable, ciBar, confusionTable, pct, policyWords } from "./quality_parts.js";
 import { REASONS } from "./review_queue.js";
@@ -69,7 +70,7 @@ function reviewSection(r) {
 }
 
 export async function render(view, params, me) {
-  await Promise.all([manageCss(), loadCss("/static/css/quality.css")]);
+  await Promise.all([manageCss(), loadCss("/static/css/quality.css"), loadCss("/static/css/models.css")]);
   const projectId = Number(params[0]);
   const project = await get(`projects/${projectId}`);
   view.append(...projectHeader(project, me, `#/projects/${projectId}/quality`));
@@ -106,6 +107,7 @@ export async function render(view, params, me) {
       annotatorTable(r.annotators, resume),
       h("h2", {}, "Confusion between classes"),
       confusionTable(r.confusion),
+      confusedPairs(r.confused_pairs, projectId, can(me, "projects.manage")),
       reviewSection(r.review),
       h("h2", {}, "Policy"),
       h("ul.policy#quality-policy", {}, policyWords(r.policy).map((s) => h("li", {}, s))),

@@ -1,0 +1,320 @@
+"""Training a project's built-in model from its settled answers, and promoting it only if it beats the last.
+
+The model is a packaged encoder (frozen) plus a softmax head learnt from this project's human-settled items
+(consensus agreed, aggregated or reviewed; never the model's own auto-accepted labels, which would teach it
+its own mistakes). Every settled item is scored out of fold (``kolam.learning.crossfit``) to fit temperature
+scaling and the auto-accept thresholds on predictions the model did not train on; the final head then trains
+on all of them. Gold items are never trained on: they are the held-out set both the new version and the active
+one are scored on now, and the new one is promoted only if it is better there (accuracy, then log loss).
+Without gold, a version trained on more settled items replaces the active one, and the comparison says so.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+import sqlalchemy as sa
+from numpy.typing import NDArray
+
+from kolam.labels.schema import ImageClassesSchema, TextClassesSchema
+from kolam.learning.auto_accept import auto_accept_thresholds
+from kolam.learning.binomial import clopper_pearson_lower
+from kolam.learning.calibration import TemperatureScaling, expected_calibration_error, softmax
+from kolam.learning.crossfit import out_of_fold
+from kolam.learning.heads import SoftmaxHead
+from kolam.services.embeddings import encoder_name, ensure_embeddings, load_embeddings
+from kolam.services.learning_settings import LearningSettings, stored_learning
+from kolam.services.model_versions import active_version, add_version, load_arrays, promote, save_arrays
+from kolam.services.projects import current_schema
+from kolam.store.blobs import BlobStore
+from kolam.store.db import Database
+from kolam.store.tables import Annotation, Consensus, GoldAnswer, Project
+from kolam.store.tables_learning import ModelVersion
+
+SETTLED = ("agreed", "aggregated", "reviewed")
+"""Consensus statuses that people settled; ``auto`` (the model alone) is never trained on."""
+FOLDS = 5
+HEAD_C = 1.0
+UNLABELLED_FOR_PROJECTION = 20_000
+
+
+@dataclass
+class TrainSummary:
+    project_id: int
+    status: str
+    reason: str
+    version: int | None = None
+    items: int = 0
+    gold: int = 0
+    metrics: dict[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class _Data:
+    names: list[str]
+    ids: NDArray[np.int64]
+    x: NDArray[np.float32]
+    y: NDArray[np.int64]
+    weight: NDArray[np.float64]
+    gold_x: NDArray[np.float32]
+    gold_y: NDArray[np.int64]
+    unlabelled: NDArray[np.float32]
+    last_answer_id: int
+
+
+def _label(value: dict[str, Any], index: dict[str, int]) -> int | None:
+    labels = value.get("labels") or []
+    return index.get(labels[0]) if len(labels) == 1 else None
+
+
+def _read(db: Database, project_id: int, encoder: str) -> _Data | str:
+    with db.read() as session:
+        project = session.get(Project, project_id)
+        if project is None:
+            return "no such project"
+        schema = current_schema(session, project)
+        if not isinstance(schema, ImageClassesSchema | TextClassesSchema):
+            return f"{project.kind} projects have no trained head"
+        if schema.multi_label:
+            return "multi-label projects are pre-labelled by the external protocol only, for now"
+        names = schema.label_names()
+        index = {name: i for i, name in enumerate(names)}
+        settled = session.execute(
+            sa.select(Consensus.task_id, Consensus.value, Consensus.confidence).where(
+                Consensus.project_id == project_id, Consensus.status.in_(SETTLED)
+            )
+        ).all()
+        gold = session.execute(
+            sa.select(GoldAnswer.task_id, GoldAnswer.value).where(GoldAnswer.project_id == project_id)
+        ).all()
+        last_answer = session.scalar(sa.select(sa.func.max(Annotation.id)).where(Annotation.project_id == project_id))
+        ids, matrix = load_embeddings(session, project_id, encoder)
+    row_of = {int(item_id): i for i, item_id in enumerate(ids)}
+    gold_ids = {g.task_id for g in gold}
+    train = [
+        (row_of[c.task_id], label, c.confidence)
+        for c in settled
+        if c.task_id in row_of and c.task_id not in gold_ids and (label := _label(c.value, index)) is not None
+    ]
+    held = [
+        (row_of[g.task_id], label)
+        for g in gold
+        if g.task_id in row_of and (label := _label(g.value, index)) is not None
+    ]
+    rows = np.array([t[0] for t in train], dtype=np.int64)
+    gold_rows = np.array([g[0] for g in held], dtype=np.int64)
+    used = np.zeros(len(ids), dtype=bool)
+    used[rows] = True
+    used[gold_rows] = True
+    return _Data(
+        names=names,
+        ids=ids[rows],
+        x=matrix[rows],
+        y=np.array([t[1] for t in train], dtype=np.int64),
+        weight=np.clip(np.array([t[2] for t in train], dtype=np.float64), 0.05, 1.0),
+        gold_x=matrix[gold_rows],
+        gold_y=np.array([g[1] for g in held], dtype=np.int64),
+        unlabelled=matrix[~used],
+        last_answer_id=int(last_answer or 0),
+    )
+
+
+def _fit(data: _Data, rows: NDArray[np.int64]) -> SoftmaxHead:
+    head = SoftmaxHead(c=HEAD_C)
+    return head.fit(data.x[rows], data.y[rows], len(data.names), sample_weight=data.weight[rows])
+
+
+def _gold_scores(probabilities: NDArray[np.float64], labels: NDArray[np.int64]) -> dict[str, Any]:
+    n = int(labels.size)
+    if n == 0:
+        return {"n": 0}
+    correct = int((probabilities.argmax(axis=1) == labels).sum())
+    picked = np.clip(probabilities[np.arange(n), labels], 1e-12, 1.0)
+    return {
+        "n": n,
+        "correct": correct,
+        "accuracy": correct / n,
+        "accuracy_lower": clopper_pearson_lower(correct, n),
+        "log_loss": float(-np.mean(np.log(picked))),
+    }
+
+
+def _recall(correct: NDArray[np.bool_], mine: NDArray[np.bool_]) -> dict[str, Any]:
+    n = int(mine.sum())
+    return {"n": n, "recall": float(correct[mine].mean()) if n else None}
+
+
+def _confusion(labels: NDArray[np.int64], predicted: NDArray[np.int64], k: int) -> list[list[int]]:
+    matrix = np.zeros((k, k), dtype=np.int64)
+    np.add.at(matrix, (labels, predicted), 1)
+    return matrix.tolist()
+
+
+def threshold_table(
+    names: list[str], confidence: NDArray[np.float64], predicted: NDArray[np.int64], correct: NDArray[np.bool_],
+    policy: LearningSettings,
+) -> dict[str, Any]:  # fmt: skip
+    """The auto-accept table stored on a version: per class its threshold, evidence and (empty) audit counts."""
+    rule = policy.auto_accept
+    table = auto_accept_thresholds(
+        confidence, predicted, correct, len(names), target=rule.target_precision, level=rule.level,
+        min_support=rule.min_support, pooled=rule.pooled,
+    )  # fmt: skip
+    classes = {}
+    for c, name in enumerate(names):
+        threshold = float(table.threshold[c])
+        classes[name] = {
+            "threshold": None if math.isnan(threshold) else threshold,
+            "support": int(table.support[c]),
+            "correct": round(float(table.precision[c]) * int(table.support[c])) if table.support[c] else 0,
+            "predicted": int(table.n_predicted[c]),
+            "lower_bound": None if math.isnan(table.lower_bound[c]) else float(table.lower_bound[c]),
+            "audits": 0,
+            "audits_correct": 0,
+            "enabled": not math.isnan(threshold),
+        }
+    pooled = table.pooled_threshold
+    return {
+        "target": rule.target_precision,
+        "level": rule.level,
+        "pooled_threshold": None if math.isnan(pooled) else float(pooled),
+        "classes": classes,
+    }
+
+
+def _compare(
+    db: Database, blobs: BlobStore, active: ModelVersion | None, data: _Data, new: dict[str, Any]
+) -> tuple[bool, dict[str, Any]]:
+    """Should the new version replace the active one? Both are scored on today's gold."""
+    if active is None:
+        return True, {"against": None, "promoted": True, "reason": "first version"}
+    old_items = int(active.training.get("items", 0))
+    if data.gold_y.size == 0:
+        better = data.y.size > old_items
+        reason = f"no held-out gold: trained on {data.y.size} settled items against {old_items}" + (
+            "" if better else "; not more data, so the active version stays"
+        )
+        return better, {"against": active.version, "promoted": better, "reason": reason}
+    old: dict[str, Any]
+    try:
+        arrays = load_arrays(blobs, active.artifact_key or "")
+        head = SoftmaxHead.from_arrays({k: v for k, v in arrays.items() if k != "temperature"})
+        temperature = float(arrays["temperature"]) if "temperature" in arrays else 1.0
+        old = _gold_scores(softmax(head.logits(data.gold_x) / temperature), data.gold_y)
+    except (OSError, KeyError, ValueError) as err:
+        return True, {"against": active.version, "promoted": True, "reason": f"active version unreadable: {err}"}
+    newer = new["gold"]
+    better = (newer["correct"], -newer["log_loss"]) > (old["correct"], -old["log_loss"])
+    reason = (
+        f"held-out gold ({newer['n']} items): {newer['correct']} right against {old['correct']}, "
+        f"log loss {newer['log_loss']:.4f} against {old['log_loss']:.4f}"
+    )
+    return better, {"against": active.version, "promoted": better, "reason": reason, "this": newer, "that": old}
+
+
+def should_retrain(db: Database, project_id: int) -> bool:
+    """Whether enough new items were settled by people since the last training (any version, kept or not)."""
+    with db.read() as session:
+        project = session.get(Project, project_id)
+        if project is None:
+            return False
+        policy = stored_learning(project.learning)
+        if policy.backend == "none" or (policy.backend == "builtin" and encoder_name(project.kind) is None):
+            return False
+        settled = session.scalar(
+            sa.select(sa.func.count())
+            .select_from(Consensus)
+            .where(Consensus.project_id == project_id, Consensus.status.in_(SETTLED))
+        )
+        trainings = session.scalars(sa.select(ModelVersion.training).where(ModelVersion.project_id == project_id)).all()
+    last = max((int(t.get("items", 0)) for t in trainings), default=None)
+    if last is None:
+        return int(settled or 0) >= policy.min_train_items
+    return int(settled or 0) - last >= policy.retrain_after
+
+
+def train_project(db: Database, blobs: BlobStore, project_id: int) -> TrainSummary:
+    """Train a new version of the project's built-in model; promote it if it beats the active one."""
+    with db.read() as session:
+        project = session.get(Project, project_id)
+        if project is None:
+            return TrainSummary(project_id, "skipped", "no such project")
+        kind, org_id = project.kind, project.org_id
+        policy = stored_learning(project.learning)
+        active = active_version(session, project_id)
+        if active is not None:
+            session.expunge(active)
+    if policy.backend != "builtin":
+        return TrainSummary(project_id, "skipped", f"the project's model backend is {policy.backend}")
+    encoder = encoder_name(kind)
+    if encoder is None:
+        return TrainSummary(project_id, "skipped", f"{kind} projects use packaged models without training")
+    ensure_embeddings(db, blobs, project_id)
+    data = _read(db, project_id, encoder)
+    if isinstance(data, str):
+        return TrainSummary(project_id, "skipped", data)
+    present = np.unique(data.y)
+    if data.y.size < policy.min_train_items or present.size < 2:
+        return TrainSummary(
+            project_id, "skipped",
+            f"{data.y.size} settled items in {present.size} classes; training needs {policy.min_train_items} in two",
+            items=int(data.y.size), gold=int(data.gold_y.size),
+        )  # fmt: skip
+    k = len(data.names)
+
+    def fit_predict(train: NDArray[np.int64], test: NDArray[np.int64]) -> NDArray[np.float64]:
+        return _fit(data, train).logits(data.x[test])
+
+    oof_logits = out_of_fold(fit_predict, data.y, folds=FOLDS)
+    scaling = TemperatureScaling().fit(oof_logits, data.y)
+    temperature = scaling.temperature_
+    oof = softmax(oof_logits / temperature)
+    predicted = oof.argmax(axis=1)
+    confidence = oof.max(axis=1)
+    correct = predicted == data.y
+    thresholds = threshold_table(data.names, confidence, predicted, correct, policy)
+    head = SoftmaxHead(c=HEAD_C).fit(
+        data.x, data.y, k, sample_weight=data.weight, unlabelled=data.unlabelled[:UNLABELLED_FOR_PROJECTION]
+    )
+    gold = _gold_scores(softmax(head.logits(data.gold_x) / temperature), data.gold_y)
+    metrics = {
+        "cross_validated": {
+            "n": int(data.y.size),
+            "accuracy": float(correct.mean()),
+            "ece_before": expected_calibration_error(softmax(oof_logits).max(axis=1), correct),
+            "ece_after": expected_calibration_error(confidence, correct),
+            "folds": FOLDS,
+        },
+        "gold": gold,
+        "per_class": {name: _recall(correct, data.y == c) for c, name in enumerate(data.names)},
+    }
+    better, comparison = _compare(db, blobs, active, data, metrics)
+    arrays = {**head.to_arrays(), "temperature": np.array(temperature)}
+    key = save_arrays(blobs, org_id, arrays)
+    with db.write() as session:
+        row = add_version(
+            session, project_id, f"builtin:{encoder}", classes=data.names,
+            training={"items": int(data.y.size), "gold_held_out": int(data.gold_y.size),
+                      "through_answer_id": data.last_answer_id, "encoder": encoder, "head": "softmax",
+                      "c": HEAD_C},
+            metrics=metrics, confusion=_confusion(data.y, predicted, k),
+            calibration={"method": "temperature", "temperature": temperature, "fitted_on": "out-of-fold"},
+            thresholds=thresholds, comparison=comparison, artifact_key=key,
+        )  # fmt: skip
+        if better:
+            promote(session, row)
+        else:
+            row.status = "rejected"
+        session.commit()
+        version = row.version
+    status = "active" if better else "rejected"
+    return TrainSummary(
+        project_id, status, comparison["reason"], version=version, items=int(data.y.size),
+        gold=int(data.gold_y.size), metrics=metrics,
+    )  # fmt: skip

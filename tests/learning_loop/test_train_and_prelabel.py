@@ -1,0 +1,178 @@
+"""The model in the loop through the services, with the real packaged image encoder on real Fashion-MNIST
+images: people's settled answers train a head, gold judges it, the active version pre-labels, re-orders the
+queue and (when allowed) settles what it is sure of, with audits that switch a class off when it fails."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+pytest.importorskip("onnxruntime")
+
+from kolam.demo.datasets import FASHION_MNIST_CLASSES, iter_fashion_mnist
+from kolam.services import gold, prelabel, resolve, training
+from kolam.services.assignment import lease_tasks
+from kolam.services.gold import GoldEntry
+from kolam.services.review import submit_review
+from kolam.services.submissions import Submission, submit
+from kolam.store.db import Database
+from kolam.store.tables import Consensus, Item, Prediction, Project, Task
+from kolam.store.tables_learning import Embedding, ModelVersion
+from tests.factories import Factory
+
+N_ITEMS = 240
+SCHEMA = {"classes": [{"name": name} for name in FASHION_MNIST_CLASSES]}
+
+
+@pytest.fixture
+def fashion(tmp_path: Path) -> tuple[Path, dict[str, str]]:
+    """240 real Fashion-MNIST test images as PNG files, and each image's true class by content hash."""
+    folder = tmp_path / "fashion"
+    folder.mkdir()
+    truth = {}
+    for png, label, index in iter_fashion_mnist(limit=N_ITEMS):
+        name = f"fm{index:05d}.png"
+        (folder / name).write_bytes(png)
+        truth[hashlib.sha256(png).hexdigest()] = label
+    return folder, truth
+
+
+def _truth_by_item(db: Database, project: Project, truth: dict[str, str]) -> dict[int, str]:
+    with db.read() as s:
+        rows = s.execute(sa.select(Item.id, Item.content_hash).where(Item.project_id == project.id)).all()
+    return {item_id: truth[content_hash] for item_id, content_hash in rows}
+
+
+def _label_some(db: Database, factory: Factory, project: Project, truth: dict[int, str], count: int) -> None:
+    person = factory.person(project_org(db, project))
+    leased = []
+    while len(leased) < count:
+        with db.write() as s:
+            batch = lease_tasks(s, person.actor, project.id, count=min(100, count - len(leased)))
+        assert batch, "the queue ran dry"
+        leased += batch
+    for task in leased:
+        with db.write() as s:
+            value = {"labels": [truth[task.task_id]]}
+            submit(s, person.actor, project.id, Submission(task.task_id, str(uuid.uuid4()), value))
+
+
+def project_org(db: Database, project: Project):  # type: ignore[no-untyped-def]
+    from kolam.store.tables import Organization
+
+    with db.read() as s:
+        return s.get(Organization, project.org_id)
+
+
+def test_settled_answers_train_a_model_that_prelabels_orders_and_auto_accepts(
+    factory: Factory, db: Database, fashion: tuple[Path, dict[str, str]]
+) -> None:
+    folder, names = fashion
+    org = factory.org()
+    project = factory.project(org, "image_classes", schema=SCHEMA, overlap=1, learning={"min_train_items": 30})
+    factory.files(project, folder)
+    truth = _truth_by_item(db, project, names)
+    ids = sorted(truth)
+    gold_ids = ids[:40]
+    with db.write() as s:
+        gold.set_gold(s, None, project.id, [GoldEntry({"labels": [truth[i]]}, item_id=i) for i in gold_ids],
+                      org_id=org.id)  # fmt: skip
+        s.commit()
+
+    # before any answer: a cold start orders the queue by clusters
+    cold = prelabel.prelabel_project(db, factory.blobs, project.id)
+    assert cold.model is None and cold.prioritised > 0
+    with db.read() as s:
+        assert (
+            s.scalar(sa.select(sa.func.count()).select_from(Embedding).where(Embedding.project_id == project.id))
+            == N_ITEMS
+        )
+
+    _label_some(db, factory, project, truth, 150)
+    resolve.resolve_project(db, project.id)
+    assert training.should_retrain(db, project.id)
+    summary = training.train_project(db, factory.blobs, project.id)
+    assert summary.status == "active", summary.reason
+    assert summary.gold == 40
+    # a head on 150 real images and frozen EfficientNet-Lite0 features: far above chance (0.1)
+    assert summary.metrics["gold"]["accuracy"] > 0.55
+    assert summary.metrics["cross_validated"]["accuracy"] > 0.55
+    with db.read() as s:
+        version = s.scalar(sa.select(ModelVersion).where(ModelVersion.project_id == project.id))
+        assert version is not None and version.status == "active" and version.version == 1
+        assert len(version.confusion or []) == 10
+        assert version.calibration and version.calibration["temperature"] > 0
+
+    result = prelabel.prelabel_project(db, factory.blobs, project.id)
+    assert result.model == "v1" and result.predicted == N_ITEMS and result.auto_accepted == 0
+    with db.read() as s:
+        predictions = s.execute(
+            sa.select(Prediction.task_id, Prediction.value, Prediction.distribution).where(
+                Prediction.project_id == project.id, Prediction.model_id.is_not(None)
+            )
+        ).all()
+    assert len(predictions) == N_ITEMS
+    right = sum(p.value["labels"][0] == truth[p.task_id] for p in predictions)
+    assert right / N_ITEMS > 0.6
+    assert all(abs(sum(p.distribution.values()) - 1) < 0.05 or len(p.distribution) == 5 for p in predictions)
+
+    # a retrain without new answers is not promoted over the same model (no better on gold)
+    again = training.train_project(db, factory.blobs, project.id)
+    assert again.status == "rejected" and "held-out gold" in again.reason
+
+
+def test_auto_accept_settles_sure_items_never_gold_and_audits_switch_a_class_off(
+    factory: Factory, db: Database, fashion: tuple[Path, dict[str, str]]
+) -> None:
+    folder, names = fashion
+    org = factory.org()
+    # a low target so that this small project earns thresholds; the mechanism is what is tested here
+    learning = {"min_train_items": 30, "auto_accept": {"enabled": True, "target_precision": 0.6, "min_support": 10,
+                                                        "audit_rate": 0.5}}  # fmt: skip
+    project = factory.project(org, "image_classes", schema=SCHEMA, overlap=1, learning=learning)
+    factory.files(project, folder)
+    truth = _truth_by_item(db, project, names)
+    gold_ids = sorted(truth)[:20]
+    with db.write() as s:
+        gold.set_gold(s, None, project.id, [GoldEntry({"labels": [truth[i]]}, item_id=i) for i in gold_ids],
+                      org_id=org.id)  # fmt: skip
+        s.commit()
+    _label_some(db, factory, project, truth, 160)
+    resolve.resolve_project(db, project.id)
+    assert training.train_project(db, factory.blobs, project.id).status == "active"
+    result = prelabel.prelabel_project(db, factory.blobs, project.id)
+    assert result.auto_accepted > 0
+    with db.read() as s:
+        auto = s.execute(
+            sa.select(Consensus.task_id, Consensus.value, Consensus.review_state, Consensus.review_reason).where(
+                Consensus.project_id == project.id, Consensus.status == "auto"
+            )
+        ).all()
+        states = dict(s.execute(sa.select(Task.item_id, Task.state).where(Task.project_id == project.id)).all())
+    assert len(auto) == result.auto_accepted
+    assert not {a.task_id for a in auto} & set(gold_ids)
+    assert all(states[a.task_id] == "done" for a in auto)
+    audited = [a for a in auto if a.review_state == "queued"]
+    assert len(audited) == result.audits > 0 and all(a.review_reason == "audit" for a in audited)
+
+    # a reviewer rejects the audited labels of one class: its precision estimate falls with each
+    reviewer = factory.person(org, role="reviewer")
+    wrong = audited[0].value["labels"][0]
+    with db.read() as s:
+        before = s.scalar(sa.select(ModelVersion.thresholds).where(ModelVersion.project_id == project.id))
+    rejected = [a for a in audited if a.value["labels"][0] == wrong]
+    for a in rejected:
+        with db.write() as s:
+            submit_review(s, reviewer.actor, project.id, a.task_id, verdict="reject")
+    with db.read() as s:
+        after = s.scalar(sa.select(ModelVersion.thresholds).where(ModelVersion.project_id == project.id))
+        reopened = s.scalar(sa.select(Task.state).where(Task.item_id == rejected[0].task_id))
+    entry = after["classes"][wrong]
+    assert entry["audits"] == len(rejected) and entry["audits_correct"] == 0
+    assert entry["lower_bound"] < before["classes"][wrong]["lower_bound"]
+    assert entry["enabled"] == (entry["lower_bound"] >= after["target"])
+    assert reopened == "open"  # a rejected label goes back to people
