@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 pytest.importorskip("onnxruntime")
 
-from kolam.demo.datasets import FASHION_MNIST_CLASSES, iter_fashion_mnist
+from kolam.demo.datasets import iter_fashion_mnist
 from kolam.services import gold, prelabel, resolve, training
 from kolam.services.assignment import lease_tasks
 from kolam.services.gold import GoldEntry
@@ -24,17 +24,23 @@ from kolam.store.tables import Consensus, Item, Prediction, Project, Task
 from kolam.store.tables_learning import Embedding, ModelVersion
 from tests.factories import Factory
 
-N_ITEMS = 240
-SCHEMA = {"classes": [{"name": name} for name in FASHION_MNIST_CLASSES]}
+N_ITEMS = 160
+CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Sneaker")
+"""Four classes keep training a few seconds (the head's cost grows with classes); two of them look alike."""
+SCHEMA = {"classes": [{"name": name} for name in CLASSES]}
 
 
 @pytest.fixture
 def fashion(tmp_path: Path) -> tuple[Path, dict[str, str]]:
-    """240 real Fashion-MNIST test images as PNG files, and each image's true class by content hash."""
+    """160 real Fashion-MNIST test images of four classes as PNG files, and each one's true class by content hash."""
     folder = tmp_path / "fashion"
     folder.mkdir()
     truth = {}
-    for png, label, index in iter_fashion_mnist(limit=N_ITEMS):
+    for png, label, index in iter_fashion_mnist():
+        if label not in CLASSES:
+            continue
+        if len(truth) == N_ITEMS:
+            break
         name = f"fm{index:05d}.png"
         (folder / name).write_bytes(png)
         truth[hashlib.sha256(png).hexdigest()] = label
@@ -77,7 +83,7 @@ def test_settled_answers_train_a_model_that_prelabels_orders_and_auto_accepts(
     factory.files(project, folder)
     truth = _truth_by_item(db, project, names)
     ids = sorted(truth)
-    gold_ids = ids[:40]
+    gold_ids = ids[:30]
     with db.write() as s:
         gold.set_gold(s, None, project.id, [GoldEntry({"labels": [truth[i]]}, item_id=i) for i in gold_ids],
                       org_id=org.id)  # fmt: skip
@@ -92,19 +98,19 @@ def test_settled_answers_train_a_model_that_prelabels_orders_and_auto_accepts(
             == N_ITEMS
         )
 
-    _label_some(db, factory, project, truth, 150)
+    _label_some(db, factory, project, truth, 100)
     resolve.resolve_project(db, project.id)
     assert training.should_retrain(db, project.id)
     summary = training.train_project(db, factory.blobs, project.id)
     assert summary.status == "active", summary.reason
-    assert summary.gold == 40
-    # a head on 150 real images and frozen EfficientNet-Lite0 features: far above chance (0.1)
-    assert summary.metrics["gold"]["accuracy"] > 0.55
-    assert summary.metrics["cross_validated"]["accuracy"] > 0.55
+    assert summary.gold == 30
+    # a head on 100 real images and frozen EfficientNet-Lite0 features: far above chance (0.25)
+    assert summary.metrics["gold"]["accuracy"] > 0.7
+    assert summary.metrics["cross_validated"]["accuracy"] > 0.7
     with db.read() as s:
         version = s.scalar(sa.select(ModelVersion).where(ModelVersion.project_id == project.id))
         assert version is not None and version.status == "active" and version.version == 1
-        assert len(version.confusion or []) == 10
+        assert len(version.confusion or []) == len(CLASSES)
         assert version.calibration and version.calibration["temperature"] > 0
 
     result = prelabel.prelabel_project(db, factory.blobs, project.id)
@@ -117,8 +123,8 @@ def test_settled_answers_train_a_model_that_prelabels_orders_and_auto_accepts(
         ).all()
     assert len(predictions) == N_ITEMS
     right = sum(p.value["labels"][0] == truth[p.task_id] for p in predictions)
-    assert right / N_ITEMS > 0.6
-    assert all(abs(sum(p.distribution.values()) - 1) < 0.05 or len(p.distribution) == 5 for p in predictions)
+    assert right / N_ITEMS > 0.75
+    assert all(abs(sum(p.distribution.values()) - 1) < 1e-3 for p in predictions)  # four classes: all kept
 
     # a retrain without new answers is not promoted over the same model (no better on gold)
     again = training.train_project(db, factory.blobs, project.id)
@@ -141,7 +147,7 @@ def test_auto_accept_settles_sure_items_never_gold_and_audits_switch_a_class_off
         gold.set_gold(s, None, project.id, [GoldEntry({"labels": [truth[i]]}, item_id=i) for i in gold_ids],
                       org_id=org.id)  # fmt: skip
         s.commit()
-    _label_some(db, factory, project, truth, 160)
+    _label_some(db, factory, project, truth, 120)
     resolve.resolve_project(db, project.id)
     assert training.train_project(db, factory.blobs, project.id).status == "active"
     result = prelabel.prelabel_project(db, factory.blobs, project.id)
