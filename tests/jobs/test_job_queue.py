@@ -20,6 +20,7 @@ from kolam.jobs.consumer import JobRunner
 from kolam.jobs.queue import Jobs, build_jobs, jobs_location
 from kolam.settings import Settings
 from kolam.store.tables import Derivative
+from kolam.store.tables_learning import Embedding
 from tests.factories import Factory
 
 DATA = Path(__file__).resolve().parents[1] / "data"
@@ -48,12 +49,20 @@ def _derived(factory: Factory) -> int:
         return int(s.scalar(sa.select(sa.func.count()).select_from(Derivative)) or 0)
 
 
-def _run_with_consumer(jobs: Jobs, factory: Factory, import_id: int) -> None:
+def _embedded(factory: Factory) -> int:
+    with factory.db.read() as s:
+        return int(s.scalar(sa.select(sa.func.count()).select_from(Embedding)) or 0)
+
+
+def _run_with_consumer(jobs: Jobs, factory: Factory, import_id: int, then: Callable[[], bool] | None = None) -> None:
+    """Derive an import on a real consumer; ``then``: also wait for what the derived import sets off."""
     runner = JobRunner(jobs, workers=2, poll_seconds=0.2)
     assert runner.start()
     try:
         jobs.enqueue_derive_import(import_id)
         _wait(lambda: _derived(factory) == 1)
+        if then is not None:  # the derive job enqueues the pre-label job: embeddings, the queue's order
+            _wait(then, seconds=60)
     finally:
         started = time.monotonic()
         runner.stop()
@@ -78,7 +87,7 @@ def test_sqlite_consumer_derives_an_import(factory: Factory, settings: Settings,
     import_id = _photo_import(factory, tmp_path)
     jobs = build_jobs(settings, db=factory.db, blobs=factory.blobs)
     try:
-        _run_with_consumer(jobs, factory, import_id)
+        _run_with_consumer(jobs, factory, import_id, then=lambda: _embedded(factory) == 1)
         assert jobs.pending() == 0
     finally:
         jobs.close()
@@ -100,7 +109,7 @@ def test_redis_consumer_derives_an_import(factory: Factory, redis_settings: Sett
     name = f"kolam-test-{uuid.uuid4().hex[:12]}"
     jobs = build_jobs(redis_settings, db=factory.db, blobs=factory.blobs, name=name)
     try:
-        _run_with_consumer(jobs, factory, import_id)
+        _run_with_consumer(jobs, factory, import_id, then=lambda: _embedded(factory) == 1)
     finally:
         jobs.huey.storage.flush_all()
         jobs.close()
