@@ -25,7 +25,7 @@ import numpy as np
 import sqlalchemy as sa
 from numpy.typing import NDArray
 
-from kolam.learning import sampling
+from kolam.learning import one_blas_thread, sampling
 from kolam.learning.calibration import softmax
 from kolam.learning.confusion import confused_pairs, in_pair
 from kolam.learning.heads import SoftmaxHead
@@ -301,6 +301,14 @@ def prelabel_project(db: Database, blobs: BlobStore, project_id: int) -> Prelabe
     if ids.size == 0:
         return PrelabelSummary(project_id, None, reason="no embedded items")
     tasks = _read_tasks(db, project_id, ids)
+    with one_blas_thread():
+        return _predict_and_order(db, blobs, project_id, policy, version, ids, x, tasks)
+
+
+def _predict_and_order(
+    db: Database, blobs: BlobStore, project_id: int, policy: LearningSettings, version: ModelVersion | None,
+    ids: NDArray[np.int64], x: NDArray[np.float32], tasks: _Tasks,
+) -> PrelabelSummary:  # fmt: skip
     if version is None:
         order = _queue_order(policy.active_learning, None, x, tasks)
         moved = _write_priorities(db, tasks, order) if order is not None else 0

@@ -20,6 +20,7 @@ import sqlalchemy as sa
 from numpy.typing import NDArray
 
 from kolam.labels.schema import ImageClassesSchema, TextClassesSchema
+from kolam.learning import one_blas_thread
 from kolam.learning.auto_accept import auto_accept_thresholds
 from kolam.learning.binomial import clopper_pearson_lower
 from kolam.learning.calibration import TemperatureScaling, expected_calibration_error, softmax
@@ -266,6 +267,14 @@ def train_project(db: Database, blobs: BlobStore, project_id: int) -> TrainSumma
             f"{data.y.size} settled items in {present.size} classes; training needs {policy.min_train_items} in two",
             items=int(data.y.size), gold=int(data.gold_y.size),
         )  # fmt: skip
+    with one_blas_thread():
+        return _train(db, blobs, project_id, org_id, encoder, policy, active, data)
+
+
+def _train(
+    db: Database, blobs: BlobStore, project_id: int, org_id: int, encoder: str, policy: LearningSettings,
+    active: ModelVersion | None, data: _Data,
+) -> TrainSummary:  # fmt: skip
     k = len(data.names)
 
     def fit_predict(train: NDArray[np.int64], test: NDArray[np.int64]) -> NDArray[np.float64]:
