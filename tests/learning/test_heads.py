@@ -47,7 +47,7 @@ def test_learns_digits_as_well_as_sklearn(digits: Digits, fitted: SoftmaxHead) -
 def test_state_round_trips_through_npz_without_pickle(digits: Digits, fitted: SoftmaxHead) -> None:
     _, _, x_test, _ = digits
     buffer = io.BytesIO()
-    np.savez(buffer, **fitted.to_arrays())
+    np.savez(buffer, **fitted.to_arrays())  # type: ignore[arg-type]  # numpy stubs: allow_pickle in **kwds
     buffer.seek(0)
     with np.load(buffer, allow_pickle=False) as stored:
         again = SoftmaxHead.from_arrays(dict(stored))
@@ -130,10 +130,48 @@ def test_warm_start_converges_to_the_same_head_in_fewer_steps(digits: Digits) ->
         (lambda h, x, y: SoftmaxHead(c=0), "c must be a positive"),
         (lambda h, x, y: SoftmaxHead.from_arrays({"mean": np.zeros(3)}), "lacks scale"),
     ],
-    ids=["label-out-of-range", "row-mismatch", "negative-weight", "soft-wrong-width", "unfitted", "wrong-width",
-         "bad-c", "incomplete-state"],
+    ids=[
+        "label-out-of-range",
+        "row-mismatch",
+        "negative-weight",
+        "soft-wrong-width",
+        "unfitted",
+        "wrong-width",
+        "bad-c",
+        "incomplete-state",
+    ],
 )
 def test_bad_input_says_what_is_wrong(digits: Digits, call: object, message: str) -> None:
     x, y, _, _ = digits
     with pytest.raises(ValueError, match=message):
         call(SoftmaxHead(max_iter=5), x[:40], y[:40])  # type: ignore[operator]
+
+
+# -- what the model loop feeds the head's outputs into: soft-label calibration, per-item priors --------------
+
+
+def test_temperature_on_soft_labels_matches_hard_labels_when_one_hot(digits: Digits, fitted: SoftmaxHead) -> None:
+    from kolam.learning.calibration import TemperatureScaling
+
+    _, _, x_test, y_test = digits
+    logits = fitted.logits(x_test)
+    hard = TemperatureScaling().fit(logits, y_test).temperature_
+    repeated = np.repeat(logits, 10, axis=0)
+    soft = TemperatureScaling().fit(repeated, np.tile(np.arange(10), y_test.size), soft_targets(y_test, 10).ravel())
+    assert soft.temperature_ == pytest.approx(hard, rel=1e-6)
+
+
+def test_a_confident_model_prior_lets_one_agreeing_answer_settle_an_item() -> None:
+    from kolam.quality.overlap import default_confusion, posteriors
+
+    confusion = default_confusion(3, 0.85)
+    tasks, answers = np.array([0, 1]), np.array([2, 2])
+    flat = posteriors(tasks, answers, np.stack([confusion, confusion]), np.full(3, 1 / 3), 2)
+    per_item = posteriors(
+        tasks, answers, np.stack([confusion, confusion]), np.array([[0.02, 0.02, 0.96], [1, 1, 1]]), 2
+    )
+    assert flat[0, 2] == pytest.approx(0.85)
+    assert per_item[0, 2] > 0.99  # the model's 0.96 and one 85 % answer agree
+    np.testing.assert_allclose(per_item[1], flat[1])  # an uninformative row prior changes nothing
+    with pytest.raises(ValueError, match=r"shape \(2, k\)"):
+        posteriors(tasks, answers, np.stack([confusion, confusion]), np.ones((3, 3)), 2)

@@ -180,5 +180,55 @@ def test_auto_accept_settles_sure_items_never_gold_and_audits_switch_a_class_off
     entry = after["classes"][wrong]
     assert entry["audits"] == len(rejected) and entry["audits_correct"] == 0
     assert entry["lower_bound"] < before["classes"][wrong]["lower_bound"]
-    assert entry["enabled"] == (entry["lower_bound"] >= after["target"])
+    # pooled thresholds (the default) keep a class while it is not shown worse than the target
+    assert after["pooled_threshold"] is not None
+    assert entry["enabled"] == (entry["upper_bound"] >= after["target"])
     assert reopened == "open"  # a rejected label goes back to people
+
+
+def test_with_adaptive_overlap_the_model_is_the_prior_so_one_agreeing_answer_can_settle_an_item(
+    factory: Factory, db: Database, fashion: tuple[Path, dict[str, str]]
+) -> None:
+    folder, names = fashion
+    org = factory.org()
+    quality = {"adaptive": True, "max_overlap": 3, "target_confidence": 0.95}
+    project = factory.project(org, "image_classes", schema=SCHEMA, overlap=1, quality=quality,
+                              learning={"min_train_items": 30})  # fmt: skip
+    factory.files(project, folder)
+    truth = _truth_by_item(db, project, names)
+    _label_some(db, factory, project, truth, 100)
+    resolve.resolve_project(db, project.id)
+    assert training.train_project(db, factory.blobs, project.id).status == "active"
+    prelabel.prelabel_project(db, factory.blobs, project.id)
+    with db.read() as s:
+        untouched = sa.select(Task.item_id).where(
+            Task.project_id == project.id, Task.state == "open", Task.answers_count == 0
+        )
+        open_ids = set(s.scalars(untouched))
+        predictions = {
+            p.task_id: p
+            for p in s.scalars(sa.select(Prediction).where(Prediction.project_id == project.id)).all()
+            if p.task_id in open_ids
+        }
+    sure = [t for t, p in predictions.items() if p.confidence >= 0.99 and p.value["labels"][0] == truth[t]]
+    unsure = [t for t, p in predictions.items() if p.confidence < 0.6]
+    assert sure and unsure
+    person = factory.person(org)
+    answered: dict[int, str] = {}
+    while len(answered) < len(open_ids):  # answer the untouched tasks once, truthfully
+        with db.write() as s:
+            batch = lease_tasks(s, person.actor, project.id, count=50)
+        if not batch:
+            break
+        for task in batch:
+            if task.task_id not in open_ids:
+                continue  # leases expire unanswered; only first answers are looked at
+            with db.write() as s:
+                value = {"labels": [truth[task.task_id]]}
+                submit(s, person.actor, project.id, Submission(task.task_id, str(uuid.uuid4()), value))
+            answered[task.task_id] = truth[task.task_id]
+    with db.read() as s:
+        tasks = {t.item_id: t for t in s.scalars(sa.select(Task).where(Task.project_id == project.id)).all()}
+    # an answer agreeing with a sure model settles the item; where the model is unsure, one answer is not enough
+    assert all(tasks[t].state == "done" and tasks[t].answers_count == 1 for t in sure if t in answered)
+    assert all(tasks[t].answers_wanted >= 2 for t in unsure if t in answered)

@@ -72,8 +72,9 @@ class SoftmaxHead:
 
     ``n_components``: keep this many principal components (None: all standardised features); ``c``: inverse
     L2 strength (sklearn's C); ``pca_rows``: at most this many rows (a seeded sample) estimate the components;
-    ``max_iter``/``tol``: L-BFGS limits (``tol`` on the relative change of the loss). Fitted state: ``mean_``, ``scale_``, ``components_`` (d, r),
-    ``coef_`` (r, k), ``intercept_`` (k,), ``n_iter_``, ``loss_``.
+    ``max_iter``/``tol``: L-BFGS limits (``tol`` on the relative change of the loss). Fitted state:
+    ``mean_``, ``scale_``, ``components_`` (d, r; whitened PCA directions or the identity), ``coef_`` (r, k),
+    ``intercept_`` (k,), ``n_iter_``, ``loss_``.
     """
 
     def __init__(

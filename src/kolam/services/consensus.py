@@ -22,7 +22,7 @@ from kolam.labels.schema import ImageClassesSchema, TextClassesSchema
 from kolam.quality.overlap import DEFAULT_ACCURACY, OverlapPolicy, decide, default_confusion, item_posterior
 from kolam.services.context import Actor
 from kolam.services.projects import WorkProject, get_project, schema_version
-from kolam.store.tables import Annotation, AnnotatorScore, Consensus
+from kolam.store.tables import Annotation, AnnotatorScore, Consensus, Prediction
 from kolam.store.types import utcnow
 from kolam.store.upsert import upsert
 
@@ -32,6 +32,7 @@ REVIEW_REASONS = ("flagged", "low_confidence", "disagreement", "audit", "sample"
 _consensus = cast(sa.Table, Consensus.__table__)
 _annotations = cast(sa.Table, Annotation.__table__)
 _scores = cast(sa.Table, AnnotatorScore.__table__)
+_predictions = cast(sa.Table, Prediction.__table__)
 
 
 @dataclass(frozen=True)
@@ -150,8 +151,8 @@ def adapt_overlap(session: Session, project: WorkProject, tasks: Sequence[OpenTa
         )
     ):
         matrix = np.asarray(confusion, dtype=np.float64) if confusion else None
-        if matrix is not None and matrix.shape == (k, k):
-            known[user_id] = matrix
+        if matrix is not None and matrix.shape == (k, k) and np.all(matrix.sum(axis=1) > 0):
+            known[user_id] = matrix / matrix.sum(axis=1, keepdims=True)  # stored rounded to 6 decimals
         if skill is not None:
             skills.append(float(skill))
     fallback = default_confusion(k, float(np.mean(skills)) if skills else DEFAULT_ACCURACY)
@@ -166,9 +167,11 @@ def adapt_overlap(session: Session, project: WorkProject, tasks: Sequence[OpenTa
         max_answers=project.quality.max_overlap,
         target=project.quality.target_confidence,
     )
-    prior = np.full(k, 1.0 / k)
+    uniform = np.full(k, 1.0 / k)
+    model = _model_priors(session, [t.task_id for t in tasks], index) if project.model_prior else {}
     out: list[ConsensusRow] = []
     for task in tasks:
+        prior = model.get(task.task_id, uniform)
         answers = by_task.get(task.task_id, [])
         usable = [(user, code) for user, code, _ in answers if code >= 0]
         confusions = np.array([known.get(user, fallback) for user, _ in usable]).reshape(len(usable), k, k)
@@ -195,6 +198,26 @@ def adapt_overlap(session: Session, project: WorkProject, tasks: Sequence[OpenTa
             )
         )
     write_consensus(session, project.id, out, utcnow())
+
+
+def _model_priors(session: Session, task_ids: list[int], index: dict[str, int]) -> dict[int, np.ndarray]:
+    """The project model's calibrated distribution per task, as a prior over the classes (missing classes get
+    a sliver, so that people can always overrule the model)."""
+    rows = session.execute(
+        sa.select(_predictions.c.task_id, _predictions.c.distribution).where(
+            _predictions.c.task_id.in_(task_ids), _predictions.c.model_id.is_not(None)
+        )
+    ).all()
+    out = {}
+    for task_id, distribution in rows:
+        if not distribution:
+            continue
+        prior = np.full(len(index), 1e-4)
+        for name, p in distribution.items():
+            if name in index:
+                prior[index[name]] = max(float(p), 1e-4)
+        out[task_id] = prior / prior.sum()
+    return out
 
 
 def list_consensus(

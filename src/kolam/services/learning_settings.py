@@ -59,9 +59,15 @@ class LearningSettings(BaseModel):
         default=30, ge=2, le=100_000, description="Settled items needed before the first training."
     )
     active_learning: Strategy = Field(
-        default="hybrid",
-        description="How the model orders the queue: hybrid (uncertain and diverse), margin, entropy, random, or "
-        "off (keep the imported priorities).",
+        default="margin",
+        description="How the model orders the queue: margin (least sure first; best in benchmarks/RESULTS.md), "
+        "hybrid (uncertain and diverse), entropy, random, or off (keep the imported priorities).",
+    )
+    model_prior: bool = Field(
+        default=True,
+        description="With adaptive overlap, start each item's posterior from the model's calibrated prediction, so "
+        "one answer agreeing with a sure model can settle it (the consensus refresh still uses people's answers "
+        "only).",
     )
     route_confused: bool = Field(
         default=True,

@@ -74,6 +74,7 @@ class WorkProject:
     required_skills: tuple[str, ...]
     overlap: int
     quality: QualitySettings
+    model_prior: bool = False
 
 
 _projects = cast(sa.Table, Project.__table__)
@@ -88,6 +89,7 @@ _WORK_PROJECT = sa.select(
     _projects.c.required_skills,
     _projects.c.overlap,
     _projects.c.quality,
+    _projects.c.learning,
 ).where(
     _projects.c.id == sa.bindparam("project_id"),
     _projects.c.org_id == sa.bindparam("org_id"),
@@ -110,6 +112,7 @@ def work_project(session: Session, actor: Actor, project_id: int) -> WorkProject
         required_skills=tuple(row.required_skills or ()),
         overlap=row.overlap,
         quality=stored_quality(row.quality),
+        model_prior=stored_learning(row.learning).model_prior,
     )
 
 

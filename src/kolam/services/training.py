@@ -11,6 +11,7 @@ Without gold, a version trained on more settled items replaces the active one, a
 
 from __future__ import annotations
 
+import copy
 import math
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -38,7 +39,11 @@ from kolam.store.tables_learning import ModelVersion
 SETTLED = ("agreed", "aggregated", "reviewed")
 """Consensus statuses that people settled; ``auto`` (the model alone) is never trained on."""
 FOLDS = 5
-HEAD_C = 1.0
+HEAD_C = 0.05
+"""L2 strength (sklearn's C) of the head: strong, since a project starts with few labels (benchmarks/RESULTS.md)."""
+COMPONENTS = 256
+"""Whitened PCA directions the head sees (fitted once on every embedding, labelled or not): 1,280 features
+made training slow and no better on Fashion-MNIST."""
 UNLABELLED_FOR_PROJECTION = 20_000
 
 
@@ -126,9 +131,17 @@ def _read(db: Database, project_id: int, encoder: str) -> _Data | str:
     )
 
 
-def _fit(data: _Data, rows: NDArray[np.int64]) -> SoftmaxHead:
-    head = SoftmaxHead(c=HEAD_C)
-    return head.fit(data.x[rows], data.y[rows], len(data.names), sample_weight=data.weight[rows])
+def _projection(data: _Data) -> SoftmaxHead:
+    """The standardiser and whitened PCA every head of this training shares, fitted once on all embeddings.
+    Fewer directions than half the rows: whitening would blow up directions the data does not span."""
+    rows = np.vstack([data.x, data.gold_x, data.unlabelled[:UNLABELLED_FOR_PROJECTION]])
+    components = max(1, min(COMPONENTS, rows.shape[0] // 2))
+    return SoftmaxHead(n_components=components, c=HEAD_C).fit_projection(rows)
+
+
+def _fit(projected: SoftmaxHead, data: _Data, rows: NDArray[np.int64]) -> SoftmaxHead:
+    head = copy.deepcopy(projected)
+    return head.fit(data.x[rows], data.y[rows], len(data.names), sample_weight=data.weight[rows], keep_projection=True)
 
 
 def _gold_scores(probabilities: NDArray[np.float64], labels: NDArray[np.int64]) -> dict[str, Any]:
@@ -276,9 +289,10 @@ def _train(
     active: ModelVersion | None, data: _Data,
 ) -> TrainSummary:  # fmt: skip
     k = len(data.names)
+    projected = _projection(data)
 
     def fit_predict(train: NDArray[np.int64], test: NDArray[np.int64]) -> NDArray[np.float64]:
-        return _fit(data, train).logits(data.x[test])
+        return _fit(projected, data, train).logits(data.x[test])
 
     oof_logits = out_of_fold(fit_predict, data.y, folds=FOLDS)
     scaling = TemperatureScaling().fit(oof_logits, data.y)
@@ -287,11 +301,20 @@ def _train(
     predicted = oof.argmax(axis=1)
     confidence = oof.max(axis=1)
     correct = predicted == data.y
-    thresholds = threshold_table(data.names, confidence, predicted, correct, policy)
-    head = SoftmaxHead(c=HEAD_C).fit(
-        data.x, data.y, k, sample_weight=data.weight, unlabelled=data.unlabelled[:UNLABELLED_FOR_PROJECTION]
+    head = _fit(projected, data, np.arange(data.y.size))
+    gold_probabilities = softmax(head.logits(data.gold_x) / temperature)
+    gold = _gold_scores(gold_probabilities, data.gold_y)
+    # Judges of the thresholds: labels surer than the precision they certify (gold, reviewed, and consensus at
+    # least that confident); a 2 % error rate in the judges alone would keep a 99 % bound out of reach.
+    judged = data.weight >= policy.auto_accept.target_precision
+    gold_predicted = gold_probabilities.argmax(axis=1)
+    thresholds = threshold_table(
+        data.names,
+        np.concatenate([confidence[judged], gold_probabilities.max(axis=1)]),
+        np.concatenate([predicted[judged], gold_predicted]),
+        np.concatenate([correct[judged], gold_predicted == data.gold_y]),
+        policy,
     )
-    gold = _gold_scores(softmax(head.logits(data.gold_x) / temperature), data.gold_y)
     metrics = {
         "cross_validated": {
             "n": int(data.y.size),
@@ -311,7 +334,7 @@ def _train(
             session, project_id, f"builtin:{encoder}", classes=data.names,
             training={"items": int(data.y.size), "gold_held_out": int(data.gold_y.size),
                       "through_answer_id": data.last_answer_id, "encoder": encoder, "head": "softmax",
-                      "c": HEAD_C},
+                      "c": HEAD_C, "components": projected.components_.shape[1]},
             metrics=metrics, confusion=_confusion(data.y, predicted, k),
             calibration={"method": "temperature", "temperature": temperature, "fitted_on": "out-of-fold"},
             thresholds=thresholds, comparison=comparison, artifact_key=key,

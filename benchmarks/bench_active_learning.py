@@ -1,0 +1,218 @@
+"""Active learning against random labelling on Fashion-MNIST: human labels needed to reach 98 % of the test
+accuracy of the same head trained on all 60,000 labels.
+
+The model is what Kolam trains for an image project: frozen EfficientNet-Lite0 embeddings
+(``benchmarks/fashion_embeddings.py``) and ``kolam.learning.heads.SoftmaxHead`` (standardise, PCA to 256
+whitened components fitted once on the unlabelled pool, multinomial logistic regression). Each round the head is
+retrained (warm start) on every label so far, scored on the 10,000 test images, and picks the next batch:
+
+- random: a uniform sample of the pool (sizes grow ×1.25 a step; labels-to-target interpolated in log size);
+- margin: the batch of smallest top-two margin (``sampling.margin``);
+- hybrid: k-center greedy among the 10·batch most uncertain (``sampling.hybrid``);
+- the best found here (see ``STRATEGIES``).
+
+Model-driven strategies start from a k-means cold start (``sampling.cold_start``) of one batch.
+
+    python benchmarks/bench_active_learning.py        # ~5–10 minutes once embeddings are cached
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import loadavg, machine, record, say
+from fashion_embeddings import embeddings, embeddings_prefix, labels
+
+from kolam.learning.heads import SoftmaxHead
+from kolam.learning.sampling import cold_start, hybrid, margin
+
+K = 10
+PLOTS = Path(__file__).resolve().parent / "plots"
+Picker = Callable[[np.ndarray, np.ndarray, np.ndarray, int, np.random.Generator], np.ndarray]
+
+
+def pick_margin(p: np.ndarray, z: np.ndarray, labelled: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
+    del z, rng
+    score = margin(p)
+    score[labelled] = -1.0
+    return np.argsort(-score, kind="stable")[:k]
+
+
+def pick_hybrid(factor: int) -> Picker:
+    def pick(p: np.ndarray, z: np.ndarray, labelled: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
+        del rng
+        return hybrid(p, z, k, already=labelled, candidates_factor=factor)
+
+    return pick
+
+
+STRATEGIES: dict[str, Picker] = {
+    "margin": pick_margin,
+    "hybrid (margin ×10 + k-center)": pick_hybrid(10),
+    "hybrid (margin ×3 + k-center)": pick_hybrid(3),
+}
+
+
+def fresh(base: SoftmaxHead) -> SoftmaxHead:
+    """An unfitted head sharing ``base``'s projection (fitted once on the pool), not its weights."""
+    head = SoftmaxHead(n_components=base.n_components, c=base.c)
+    head.mean_, head.scale_, head.components_ = base.mean_, base.scale_, base.components_
+    return head
+
+
+def accuracy(head: SoftmaxHead, x: np.ndarray, y: np.ndarray) -> float:
+    return float((head.predict(x) == y).mean())
+
+
+def active_curve(
+    pick: Picker, base: SoftmaxHead, data: dict[str, np.ndarray], batch: int, budget: int, goal: float, seed: int
+) -> list[tuple[int, float]]:
+    """Cold start, then rounds of retrain → score → pick, until ``budget`` labels or the goal is passed twice."""
+    rng = np.random.default_rng(seed)
+    z = data["z_pool"]
+    labelled = cold_start(z, batch, seed=seed)
+    head = fresh(base)
+    curve: list[tuple[int, float]] = []
+    passed = 0
+    while True:
+        head.fit(data["x_pool"][labelled], data["y_pool"][labelled], K, keep_projection=True, warm_start=True)
+        curve.append((labelled.size, accuracy(head, data["x_test"], data["y_test"])))
+        passed += curve[-1][1] >= goal
+        if passed >= 2 or labelled.size + batch > budget:
+            return curve
+        p = head.predict_proba(data["x_pool"])
+        labelled = np.concatenate([labelled, pick(p, z, labelled, batch, rng)])
+
+
+def random_curve(
+    base: SoftmaxHead, data: dict[str, np.ndarray], start: int, goal: float, seed: int
+) -> list[tuple[int, float]]:
+    order = np.random.default_rng(seed).permutation(data["y_pool"].size)
+    head = fresh(base)
+    curve: list[tuple[int, float]] = []
+    size = start
+    while True:
+        taken = order[:size]
+        head.fit(data["x_pool"][taken], data["y_pool"][taken], K, keep_projection=True, warm_start=True)
+        curve.append((size, accuracy(head, data["x_test"], data["y_test"])))
+        if curve[-1][1] >= goal or size == order.size:
+            return curve
+        size = min(order.size, int(size * 1.25))
+
+
+def labels_to_goal(curve: list[tuple[int, float]], goal: float, interpolate: bool) -> float:
+    """The first label count whose accuracy reaches the goal (log-linear between the bracketing points for the
+    geometric random schedule); nan when never reached."""
+    for i, (n, acc) in enumerate(curve):
+        if acc >= goal:
+            if not interpolate or i == 0:
+                return float(n)
+            n0, a0 = curve[i - 1]
+            share = (goal - a0) / (acc - a0)
+            return float(math.exp(math.log(n0) + share * (math.log(n) - math.log(n0))))
+    return math.nan
+
+
+def plot(curves: dict[str, list[tuple[int, float]]], goal: float, full: float, path: Path) -> str:
+    try:
+        import matplotlib
+        import matplotlib.ticker
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return "matplotlib not installed: no plot"
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    for name, curve in curves.items():
+        ax.plot([n for n, _ in curve], [a for _, a in curve], marker=".", label=name)
+    ax.axhline(goal, color="grey", linestyle="--", label=f"98 % of full-data accuracy ({goal:.3f})")
+    ax.axhline(full, color="black", linewidth=0.8, label=f"all pool labels ({full:.3f})")
+    ax.set_xscale("log")
+    ax.xaxis.set_major_formatter(matplotlib.ticker.StrMethodFormatter("{x:,.0f}"))
+    ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+    ax.set_xlabel("human labels")
+    ax.set_ylabel("test accuracy")
+    ax.set_title("Fashion-MNIST, EfficientNet-Lite0 embeddings + softmax head")
+    ax.legend(fontsize=8)
+    ax.grid(True, alpha=0.3)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110, bbox_inches="tight")
+    return str(path.relative_to(Path(__file__).resolve().parent.parent))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--pool", type=int, default=60_000, help="use the first N training images as the pool")
+    parser.add_argument("--batch", type=int, default=250)
+    parser.add_argument("--budget", type=int, default=8000, help="most labels an active strategy may use")
+    parser.add_argument("--components", type=int, default=256)
+    parser.add_argument("--c", type=float, default=0.05, help="inverse L2 strength of the head (sklearn's C)")
+    parser.add_argument("--share", type=float, default=0.98, help="share of the full-data accuracy to reach")
+    parser.add_argument("--strategies", default=",".join(STRATEGIES), help="comma-separated subset")
+    parser.add_argument("--seed", type=int, default=20261128)
+    args = parser.parse_args()
+    started, load_before = time.perf_counter(), loadavg()
+    data: dict[str, np.ndarray] = {
+        "x_pool": embeddings_prefix("train", args.pool),
+        "y_pool": labels("train")[: args.pool],
+        "x_test": embeddings("t10k"),
+        "y_test": labels("t10k"),
+    }
+    pca = SoftmaxHead(n_components=args.components, c=args.c, seed=args.seed).fit_projection(data["x_pool"])
+    # projected once: the heads learn on z (their own projection is then the identity), far cheaper per round
+    data["x_pool"], data["x_test"] = pca.transform(data["x_pool"]), pca.transform(data["x_test"])
+    data["z_pool"] = data["x_pool"].astype(np.float32)
+    base = SoftmaxHead(c=args.c).fit_projection(data["x_pool"])
+    t0 = time.perf_counter()
+    reference = fresh(base).fit(data["x_pool"], data["y_pool"], K, keep_projection=True)
+    full = accuracy(reference, data["x_test"], data["y_test"])
+    goal = args.share * full
+    say(f"all {args.pool:,} labels: accuracy {full:.4f} ({time.perf_counter() - t0:.0f} s); goal {goal:.4f}")
+    curves = {"random": random_curve(base, data, args.batch, goal, args.seed)}
+    say("random", f"{curves['random'][-1]}")
+    for name in args.strategies.split(","):
+        t0 = time.perf_counter()
+        curves[name] = active_curve(STRATEGIES[name], base, data, args.batch, args.budget, goal, args.seed)
+        say(name, f"{curves[name][-1]}, {time.perf_counter() - t0:.0f} s")
+    needed = {name: labels_to_goal(c, goal, name == "random") for name, c in curves.items()}
+    print(f"\npool {args.pool:,}; all its labels: {100 * full:.2f} %; goal (×{args.share}): {100 * goal:.2f} %\n")
+    print("| strategy | labels to goal | fewer than random | accuracy at 1,000 / 2,000 / 4,000 labels |")
+    print("|---|---|---|---|")
+    for name, curve in curves.items():
+        at = [next((a for n, a in curve if n >= m), math.nan) for m in (1000, 2000, 4000)]
+        ratio = needed["random"] / needed[name]
+        print(
+            f"| {name} | {needed[name]:,.0f} | {ratio:.2f}× | "
+            + " / ".join("—" if math.isnan(a) else f"{100 * a:.2f} %" for a in at)
+            + " |"
+        )
+    where = plot(curves, goal, full, PLOTS / "active_learning.png")
+    seconds = round(time.perf_counter() - started, 1)
+    print(f"\nplot: {where}\n{seconds} s, loadavg {load_before} → {loadavg()}")
+    rec: dict[str, Any] = {
+        "pool": args.pool,
+        "batch": args.batch,
+        "components": args.components,
+        "c": args.c,
+        "full_accuracy": round(full, 4),
+        "goal": round(goal, 4),
+        "labels_to_goal": {k: (None if math.isnan(v) else round(v)) for k, v in needed.items()},
+        "curves": {k: [(n, round(a, 4)) for n, a in c] for k, c in curves.items()},
+        "seconds": seconds,
+        "loadavg_before": load_before,
+        "machine": machine(),
+    }
+    record("active_learning", rec, quiet=True)
+
+
+if __name__ == "__main__":
+    main()
