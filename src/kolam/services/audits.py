@@ -1,10 +1,10 @@
 """Audits of what the model labelled alone: a reviewer's verdict updates the class's precision estimate.
 
-A per-class threshold was chosen so that a Clopper–Pearson lower bound on the class's precision, from
-out-of-fold settled items, reached the target; a pooled one so that the pool's bound did and the class was not
-shown to be worse (its upper bound at least the target). Each audit adds one fresh observation; the bounds are
-recomputed over both, and a class that no longer keeps its promise stops being auto-accepted until a retrain
-re-earns it.
+Each audit is one fresh observation of the class's precision on the items actually accepted. The class is
+switched off once its audits alone show it is worse than the target — the one-sided Clopper–Pearson *upper*
+bound of audited precision falls below it (``kolam.learning.audits``, the rule ``bench_auto_accept.py``
+measured) — and stays off until a retrain re-earns a threshold. ``lower_bound`` is kept up to date over the
+threshold's evidence and the audits together, for the models page.
 """
 
 from __future__ import annotations
@@ -12,8 +12,10 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+import numpy as np
 from sqlalchemy.orm import Session
 
+from kolam.learning.audits import audit_classes
 from kolam.learning.binomial import clopper_pearson_lower
 from kolam.services.model_versions import active_version
 
@@ -32,15 +34,13 @@ def record_audit(
         return None
     entry["audits"] = int(entry.get("audits", 0)) + 1
     entry["audits_correct"] = int(entry.get("audits_correct", 0)) + int(correct)
-    successes = int(entry.get("correct", 0)) + entry["audits_correct"]
-    n = int(entry.get("support", 0)) + entry["audits"]
     level, target = float(table.get("level", 0.95)), float(table.get("target", 0.99))
-    entry["lower_bound"] = clopper_pearson_lower(successes, n, level)
-    entry["upper_bound"] = 1.0 - clopper_pearson_lower(n - successes, n, level)
-    # Per-class thresholds promised a lower bound at the target; a pooled one promised only that the class is
-    # not shown to be worse than the target (its upper bound). Each is held to what it promised.
-    pooled = table.get("pooled_threshold") is not None
-    if (entry["upper_bound"] if pooled else entry["lower_bound"]) < target:
+    successes = int(entry.get("correct", 0)) + entry["audits_correct"]
+    entry["lower_bound"] = clopper_pearson_lower(successes, int(entry.get("support", 0)) + entry["audits"], level)
+    confirmed = np.arange(entry["audits"]) < entry["audits_correct"]
+    report = audit_classes(np.zeros(entry["audits"], dtype=np.int64), confirmed, 1, target=target, level=level)
+    entry["upper_bound"] = float(report.upper_bound[0])
+    if report.below_target[0]:
         entry["enabled"] = False
     version.thresholds = table
     return dict(entry)
