@@ -30,6 +30,7 @@ from kolam.learning import one_blas_thread, sampling
 from kolam.learning.calibration import softmax
 from kolam.learning.confusion import confused_pairs, in_pair
 from kolam.learning.heads import SoftmaxHead
+from kolam.learning.multilabel import OneVsRestHead, sigmoid
 from kolam.services.consensus import in_sample, posterior_dict
 from kolam.services.embeddings import encoder_name, ensure_embeddings, load_embeddings
 from kolam.services.learning_settings import LearningSettings, stored_learning
@@ -167,12 +168,28 @@ def _write_priorities(db: Database, tasks: _Tasks, new: NDArray[np.int64]) -> in
     return int(changed.size)
 
 
+def _values(
+    names: list[str], probabilities: NDArray[np.float64], multi: bool
+) -> tuple[list[dict[str, Any]], NDArray[np.float64]]:
+    """Each item's predicted answer and the probability that it is right as a whole. Multi-label: every class
+    at ≥ 0.5 (the likeliest if none is), right when every class decision is (taken as independent)."""
+    top = probabilities.argmax(axis=1)
+    if not multi:
+        return [{"labels": [names[t]]} for t in top], probabilities[np.arange(top.size), top]
+    chosen = probabilities >= 0.5
+    chosen[np.arange(top.size), top] |= ~chosen.any(axis=1)
+    sure = np.prod(np.where(chosen, probabilities, 1.0 - probabilities), axis=1)
+    return [{"labels": [names[c] for c in np.flatnonzero(row)]} for row in chosen], sure
+
+
 def _write_predictions(
-    db: Database, project_id: int, version: ModelVersion, ids: NDArray[np.int64], probabilities: NDArray[np.float64]
-) -> int:
+    db: Database, project_id: int, version: ModelVersion, ids: NDArray[np.int64], probabilities: NDArray[np.float64],
+    multi: bool,
+) -> NDArray[np.float64]:  # fmt: skip
+    """Replace the model's predictions of these items; returns each item's confidence in its prediction."""
     names = list(version.classes)
     label = f"v{version.version}"
-    top = probabilities.argmax(axis=1)
+    values, confidence = _values(names, probabilities, multi)
     now = utcnow()
     for start in range(0, ids.size, CHUNK):
         part = range(start, min(start + CHUNK, ids.size))
@@ -185,13 +202,13 @@ def _write_predictions(
                 session, _predictions,
                 [
                     {"project_id": project_id, "task_id": int(ids[i]), "model_version": label, "model_id": version.id,
-                     "value": {"labels": [names[top[i]]]}, "confidence": round(float(probabilities[i, top[i]]), 6),
+                     "value": values[i], "confidence": round(float(confidence[i]), 6),
                      "distribution": posterior_dict(names, probabilities[i]), "created_at": now}
                     for i in part
                 ],
             )  # fmt: skip
             session.commit()
-    return int(ids.size)
+    return confidence
 
 
 def accepts(
@@ -308,10 +325,14 @@ def _route_confused(db: Database, version: ModelVersion, tasks: _Tasks, probabil
     return routed
 
 
-def _load(blobs: BlobStore, version: ModelVersion) -> tuple[SoftmaxHead, float]:
+def _probabilities(blobs: BlobStore, version: ModelVersion, x: NDArray[np.float32]) -> tuple[NDArray[np.float64], bool]:
+    """The active version's calibrated probabilities for every item: one distribution per item (single-label),
+    or one probability per class (multi-label, one-vs-rest); and whether it is multi-label."""
     arrays = load_arrays(blobs, version.artifact_key or "")
     temperature = float(arrays.pop("temperature")) if "temperature" in arrays else 1.0
-    return SoftmaxHead.from_arrays(arrays), temperature
+    if version.training.get("head") == "one-vs-rest":
+        return sigmoid(OneVsRestHead.from_arrays(arrays).log_odds(x) / temperature), True
+    return softmax(SoftmaxHead.from_arrays(arrays).logits(x) / temperature), False
 
 
 def prelabel_project(db: Database, blobs: BlobStore, project_id: int) -> PrelabelSummary:
@@ -346,14 +367,16 @@ def _predict_and_order(
         order = _queue_order(policy.active_learning, None, x, tasks)
         moved = _write_priorities(db, tasks, order) if order is not None else 0
         return PrelabelSummary(project_id, None, prioritised=moved, reason="no model yet: cold-start order")
-    head, temperature = _load(blobs, version)
-    probabilities = softmax(head.logits(x) / temperature)
+    probabilities, multi = _probabilities(blobs, version, x)
     summary = PrelabelSummary(project_id, f"v{version.version}")
-    summary.predicted = _write_predictions(db, project_id, version, ids, probabilities)
-    order = _queue_order(policy.active_learning, probabilities, x, tasks)
+    confidence = _write_predictions(db, project_id, version, ids, probabilities, multi)
+    summary.predicted = int(ids.size)
+    # the queue orders by how sure the model is of its whole answer (for multi-label: of every class decision)
+    sure = probabilities if not multi else np.stack([confidence, 1.0 - confidence], axis=1)
+    order = _queue_order(policy.active_learning, sure, x, tasks)
     if order is not None:
         summary.prioritised = _write_priorities(db, tasks, order)
-    if policy.auto_accept.enabled:
+    if policy.auto_accept.enabled and version.thresholds:  # multi-label versions carry none
         summary.revoked = _revoke(db, project_id, version, ids, probabilities)
         summary.auto_accepted, summary.audits = _auto_accept(db, project_id, version, tasks, probabilities, policy)
     if policy.route_confused:

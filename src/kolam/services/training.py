@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import copy
 import math
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -66,17 +67,32 @@ class _Data:
     names: list[str]
     ids: NDArray[np.int64]
     x: NDArray[np.float32]
-    y: NDArray[np.int64]
+    y: NDArray[Any]
     weight: NDArray[np.float64]
     gold_x: NDArray[np.float32]
-    gold_y: NDArray[np.int64]
+    gold_y: NDArray[Any]
     unlabelled: NDArray[np.float32]
     last_answer_id: int
+    multi: bool = False
+    """``y``/``gold_y``: class indices (n,) for single-label projects; 0/1 rows (n, k) for multi-label ones."""
+
+    @property
+    def n(self) -> int:
+        return int(self.y.shape[0])
 
 
 def _label(value: dict[str, Any], index: dict[str, int]) -> int | None:
     labels = value.get("labels") or []
     return index.get(labels[0]) if len(labels) == 1 else None
+
+
+def _label_set(value: dict[str, Any], index: dict[str, int]) -> NDArray[np.float64] | None:
+    """A multi-label answer as a 0/1 row; an answer naming no known class (unclear) teaches nothing."""
+    row = np.zeros(len(index))
+    for name in value.get("labels") or []:
+        if name in index:
+            row[index[name]] = 1.0
+    return row if row.any() else None
 
 
 def _read(db: Database, project_id: int, encoder: str) -> _Data | str:
@@ -87,8 +103,7 @@ def _read(db: Database, project_id: int, encoder: str) -> _Data | str:
         schema = current_schema(session, project)
         if not isinstance(schema, ImageClassesSchema | TextClassesSchema):
             return f"{project.kind} projects have no trained head"
-        if schema.multi_label:
-            return "multi-label projects are pre-labelled by the external protocol only, for now"
+        multi = schema.multi_label
         names = schema.label_names()
         index = {name: i for i, name in enumerate(names)}
         settled = session.execute(
@@ -103,15 +118,16 @@ def _read(db: Database, project_id: int, encoder: str) -> _Data | str:
         ids, matrix = load_embeddings(session, project_id, encoder)
     row_of = {int(item_id): i for i, item_id in enumerate(ids)}
     gold_ids = {g.task_id for g in gold}
+    read_label: Any = _label_set if multi else _label
     train = [
         (row_of[c.task_id], label, c.confidence)
         for c in settled
-        if c.task_id in row_of and c.task_id not in gold_ids and (label := _label(c.value, index)) is not None
+        if c.task_id in row_of and c.task_id not in gold_ids and (label := read_label(c.value, index)) is not None
     ]
     held = [
         (row_of[g.task_id], label)
         for g in gold
-        if g.task_id in row_of and (label := _label(g.value, index)) is not None
+        if g.task_id in row_of and (label := read_label(g.value, index)) is not None
     ]
     rows = np.array([t[0] for t in train], dtype=np.int64)
     gold_rows = np.array([g[0] for g in held], dtype=np.int64)
@@ -122,13 +138,20 @@ def _read(db: Database, project_id: int, encoder: str) -> _Data | str:
         names=names,
         ids=ids[rows],
         x=matrix[rows],
-        y=np.array([t[1] for t in train], dtype=np.int64),
+        y=_stack([t[1] for t in train], multi, len(names)),
         weight=np.clip(np.array([t[2] for t in train], dtype=np.float64), 0.05, 1.0),
         gold_x=matrix[gold_rows],
-        gold_y=np.array([g[1] for g in held], dtype=np.int64),
+        gold_y=_stack([g[1] for g in held], multi, len(names)),
         unlabelled=matrix[~used],
         last_answer_id=int(last_answer or 0),
+        multi=multi,
     )
+
+
+def _stack(labels: list[Any], multi: bool, k: int) -> NDArray[Any]:
+    if multi:
+        return np.array(labels, dtype=np.float64).reshape(len(labels), k)
+    return np.array(labels, dtype=np.int64)
 
 
 def _projection(data: _Data) -> SoftmaxHead:
@@ -203,24 +226,28 @@ def threshold_table(
 
 
 def _compare(
-    db: Database, blobs: BlobStore, active: ModelVersion | None, data: _Data, new: dict[str, Any]
-) -> tuple[bool, dict[str, Any]]:
+    db: Database, blobs: BlobStore, active: ModelVersion | None, data: _Data, new: dict[str, Any],
+    score_old: Callable[[dict[str, NDArray[Any]], float], dict[str, Any]] | None = None,
+) -> tuple[bool, dict[str, Any]]:  # fmt: skip
     """Should the new version replace the active one? Both are scored on today's gold."""
     if active is None:
         return True, {"against": None, "promoted": True, "reason": "first version"}
     old_items = int(active.training.get("items", 0))
-    if data.gold_y.size == 0:
-        better = data.y.size > old_items
-        reason = f"no held-out gold: trained on {data.y.size} settled items against {old_items}" + (
+    if data.gold_y.shape[0] == 0:
+        better = data.n > old_items
+        reason = f"no held-out gold: trained on {data.n} settled items against {old_items}" + (
             "" if better else "; not more data, so the active version stays"
         )
         return better, {"against": active.version, "promoted": better, "reason": reason}
     old: dict[str, Any]
     try:
         arrays = load_arrays(blobs, active.artifact_key or "")
-        head = SoftmaxHead.from_arrays({k: v for k, v in arrays.items() if k != "temperature"})
-        temperature = float(arrays["temperature"]) if "temperature" in arrays else 1.0
-        old = _gold_scores(softmax(head.logits(data.gold_x) / temperature), data.gold_y)
+        temperature = float(arrays.pop("temperature")) if "temperature" in arrays else 1.0
+        if score_old is not None:
+            old = score_old(arrays, temperature)
+        else:
+            head = SoftmaxHead.from_arrays(arrays)
+            old = _gold_scores(softmax(head.logits(data.gold_x) / temperature), data.gold_y)
     except (OSError, KeyError, ValueError) as err:
         return True, {"against": active.version, "promoted": True, "reason": f"active version unreadable: {err}"}
     newer = new["gold"]
@@ -273,14 +300,18 @@ def train_project(db: Database, blobs: BlobStore, project_id: int) -> TrainSumma
     data = _read(db, project_id, encoder)
     if isinstance(data, str):
         return TrainSummary(project_id, "skipped", data)
-    present = np.unique(data.y)
-    if data.y.size < policy.min_train_items or present.size < 2:
+    present = int((data.y.sum(axis=0) > 0).sum()) if data.multi else np.unique(data.y).size
+    if data.n < policy.min_train_items or present < 2:
         return TrainSummary(
             project_id, "skipped",
-            f"{data.y.size} settled items in {present.size} classes; training needs {policy.min_train_items} in two",
-            items=int(data.y.size), gold=int(data.gold_y.size),
+            f"{data.n} settled items in {present} classes; training needs {policy.min_train_items} in two",
+            items=data.n, gold=int(data.gold_y.shape[0]),
         )  # fmt: skip
     with one_blas_thread():
+        if data.multi:
+            from kolam.services.training_multilabel import train_multilabel
+
+            return train_multilabel(db, blobs, project_id, org_id, encoder, active, data)
         return _train(db, blobs, project_id, org_id, encoder, policy, active, data)
 
 

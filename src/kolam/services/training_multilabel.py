@@ -1,0 +1,99 @@
+"""Training for multi-label class projects (moderation: an e-mail may be spam *and* a scam): one-vs-rest.
+
+The same steps as ``kolam.services.training`` — people's settled answers only, out-of-fold scores, one shared
+temperature, promotion on held-out gold — with one binary head per class (``kolam.learning.multilabel``). An
+item is right on gold when its whole label set is. Auto-accept is not offered for multi-label projects yet
+(a bound on "every class decision right" needs its own thresholds), so the version carries no thresholds.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from kolam.learning.binomial import clopper_pearson_lower
+from kolam.learning.calibration import TemperatureScaling
+from kolam.learning.crossfit import out_of_fold
+from kolam.learning.multilabel import OneVsRestHead, pair_logits, sigmoid
+from kolam.services.model_versions import add_version, promote, save_arrays
+from kolam.services.training import FOLDS, HEAD_C, TrainSummary, _compare, _Data, _projection
+from kolam.store.blobs import BlobStore
+from kolam.store.db import Database
+from kolam.store.tables_learning import ModelVersion
+
+
+def set_scores(probabilities: NDArray[np.float64], targets: NDArray[np.float64]) -> dict[str, Any]:
+    """Exact-set accuracy (every class decision right) and mean per-class log loss of ``probabilities``."""
+    n = int(targets.shape[0])
+    if n == 0:
+        return {"n": 0}
+    correct = int(np.all((probabilities >= 0.5) == (targets >= 0.5), axis=1).sum())
+    p = np.clip(probabilities, 1e-12, 1 - 1e-12)
+    loss = -np.mean(targets * np.log(p) + (1 - targets) * np.log(1 - p))
+    return {
+        "n": n,
+        "correct": correct,
+        "accuracy": correct / n,
+        "accuracy_lower": clopper_pearson_lower(correct, n),
+        "log_loss": float(loss),
+    }
+
+
+def _recall(decided: NDArray[np.bool_], applies: NDArray[np.bool_]) -> dict[str, Any]:
+    n = int(applies.sum())
+    return {"n": n, "recall": float(decided[applies].mean()) if n else None}
+
+
+def train_multilabel(
+    db: Database, blobs: BlobStore, project_id: int, org_id: int, encoder: str, active: ModelVersion | None,
+    data: _Data,
+) -> TrainSummary:  # fmt: skip
+    projected = _projection(data)
+
+    def fit_predict(train: NDArray[np.int64], test: NDArray[np.int64]) -> NDArray[np.float64]:
+        model = OneVsRestHead(projected).fit(data.x[train], data.y[train], sample_weight=data.weight[train])
+        return model.log_odds(data.x[test])
+
+    strata = np.where(data.y.any(axis=1), data.y.argmax(axis=1), data.y.shape[1])  # first class, or none
+    oof = out_of_fold(fit_predict, strata, folds=FOLDS)
+    flat_truth = (data.y.reshape(-1) >= 0.5).astype(np.int64)
+    temperature = TemperatureScaling().fit(pair_logits(oof), flat_truth).temperature_
+    model = OneVsRestHead(projected).fit(data.x, data.y, sample_weight=data.weight)
+    cross = set_scores(sigmoid(oof / temperature), data.y)
+    gold = set_scores(sigmoid(model.log_odds(data.gold_x) / temperature), data.gold_y)
+    decided = sigmoid(oof / temperature) >= 0.5
+    metrics = {
+        "cross_validated": {**cross, "folds": FOLDS},
+        "gold": gold,
+        "per_class": {name: _recall(decided[:, c], data.y[:, c] >= 0.5) for c, name in enumerate(data.names)},
+        "auto_accept": "not offered for multi-label projects",
+    }
+
+    def score_old(arrays: dict[str, NDArray[Any]], old_temperature: float) -> dict[str, Any]:
+        old = OneVsRestHead.from_arrays(arrays)
+        return set_scores(sigmoid(old.log_odds(data.gold_x) / old_temperature), data.gold_y)
+
+    better, comparison = _compare(db, blobs, active, data, metrics, score_old)
+    key = save_arrays(blobs, org_id, {**model.to_arrays(), "temperature": np.array(temperature)})
+    with db.write() as session:
+        row = add_version(
+            session, project_id, f"builtin:{encoder}", classes=data.names,
+            training={"items": data.n, "gold_held_out": int(data.gold_y.shape[0]),
+                      "through_answer_id": data.last_answer_id, "encoder": encoder, "head": "one-vs-rest",
+                      "c": HEAD_C, "components": projected.components_.shape[1]},
+            metrics=metrics, confusion=None,
+            calibration={"method": "temperature", "temperature": temperature, "fitted_on": "out-of-fold"},
+            thresholds=None, comparison=comparison, artifact_key=key,
+        )  # fmt: skip
+        if better:
+            promote(session, row)
+        else:
+            row.status = "rejected"
+        session.commit()
+        version = row.version
+    return TrainSummary(
+        project_id, "active" if better else "rejected", comparison["reason"], version=version, items=data.n,
+        gold=int(data.gold_y.shape[0]), metrics=metrics,
+    )  # fmt: skip
