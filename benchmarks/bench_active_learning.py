@@ -9,11 +9,19 @@ retrained (warm start) on every label so far, scored on the 10,000 test images, 
 - random: a uniform sample of the pool (sizes grow ×1.25 a step; labels-to-target interpolated in log size);
 - margin: the batch of smallest top-two margin (``sampling.margin``);
 - hybrid: k-center greedy among the 10·batch most uncertain (``sampling.hybrid``);
-- the best found here (see ``STRATEGIES``).
+- cluster-margin: k-means (batch clusters) among the 10·batch most uncertain, the item nearest each centre —
+  diverse like k-center, but representative rather than outlying (after Citovsky et al., 2021).
 
 Model-driven strategies start from a k-means cold start (``sampling.cold_start``) of one batch.
 
+``--semi-supervised`` scores, each round, the head refitted with agreeing pseudo-labels from the unlabelled
+pool (``kolam.learning.semi_supervised``: label spreading over a 10-NN graph of the pool agrees with the head);
+the batch is picked from the head trained on human labels alone (or, with ``--pick-from-refit``, from the
+refitted one). Random is then run both ways, the semi-supervised one from ``--random-start`` labels (each such
+round refits on ~40k rows).
+
     python benchmarks/bench_active_learning.py        # ~5–10 minutes once embeddings are cached
+    python benchmarks/bench_active_learning.py --semi-supervised --strategies "cluster-margin (×10)"
 """
 
 from __future__ import annotations
@@ -27,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import loadavg, machine, record, say
@@ -34,6 +43,7 @@ from fashion_embeddings import embeddings, embeddings_prefix, labels
 
 from kolam.learning.heads import SoftmaxHead
 from kolam.learning.sampling import cold_start, hybrid, margin
+from kolam.learning.semi_supervised import agreeing_pseudo_labels, label_spreading, nearest_neighbours
 
 K = 10
 PLOTS = Path(__file__).resolve().parent / "plots"
@@ -55,11 +65,61 @@ def pick_hybrid(factor: int) -> Picker:
     return pick
 
 
+def pick_cluster_margin(factor: int) -> Picker:
+    def pick(p: np.ndarray, z: np.ndarray, labelled: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
+        from sklearn.cluster import KMeans
+
+        score = margin(p)
+        score[labelled] = -1.0
+        candidates = np.argsort(-score, kind="stable")[: factor * k]
+        features = z[candidates][:, :64]  # the leading whitened components carry the clusters
+        km = KMeans(k, n_init=1, max_iter=20, random_state=int(rng.integers(2**31))).fit(features)
+        distance = km.transform(features)
+        chosen = [
+            candidates[members[np.argmin(distance[members, j])]]
+            for j in range(k)
+            if (members := np.flatnonzero(km.labels_ == j)).size
+        ]
+        spare = np.setdiff1d(candidates, chosen)
+        return np.concatenate([np.asarray(chosen, dtype=np.int64), spare[: k - len(chosen)]])
+
+    return pick
+
+
 STRATEGIES: dict[str, Picker] = {
     "margin": pick_margin,
     "hybrid (margin ×10 + k-center)": pick_hybrid(10),
     "hybrid (margin ×3 + k-center)": pick_hybrid(3),
+    "cluster-margin (×10)": pick_cluster_margin(10),
 }
+
+
+class SemiSupervised:
+    """Refits a head with agreeing pseudo-labels: the k-NN graph of the pool is built once."""
+
+    def __init__(
+        self, z_pool: np.ndarray, y_pool: np.ndarray, share: float, weight: float, pick_from_refit: bool
+    ) -> None:
+        self.neighbours = nearest_neighbours(z_pool[:, :64], 10)
+        self.z_pool, self.y_pool, self.share, self.weight = z_pool, y_pool, share, weight
+        self.pick_from_refit = pick_from_refit
+
+    def refit(self, head: SoftmaxHead, labelled: np.ndarray, p_pool: np.ndarray, base: SoftmaxHead) -> SoftmaxHead:
+        y = self.y_pool[labelled]
+        spread = label_spreading(self.neighbours, labelled, y, K)
+        chosen, classes = agreeing_pseudo_labels(p_pool, spread, labelled, share=self.share)
+        rows = np.concatenate([labelled, chosen])
+        weights = np.concatenate([np.ones(labelled.size), np.full(chosen.size, self.weight)])
+        helped = fresh(base)
+        helped.coef_, helped.intercept_ = head.coef_, head.intercept_
+        return helped.fit(
+            self.z_pool[rows],
+            np.concatenate([y, classes]),
+            K,
+            sample_weight=weights,
+            keep_projection=True,
+            warm_start=True,
+        )
 
 
 def fresh(base: SoftmaxHead) -> SoftmaxHead:
@@ -74,7 +134,14 @@ def accuracy(head: SoftmaxHead, x: np.ndarray, y: np.ndarray) -> float:
 
 
 def active_curve(
-    pick: Picker, base: SoftmaxHead, data: dict[str, np.ndarray], batch: int, budget: int, goal: float, seed: int
+    pick: Picker,
+    base: SoftmaxHead,
+    data: dict[str, np.ndarray],
+    batch: int,
+    budget: int,
+    goal: float,
+    seed: int,
+    semi: SemiSupervised | None = None,
 ) -> list[tuple[int, float]]:
     """Cold start, then rounds of retrain → score → pick, until ``budget`` labels or the goal is passed twice."""
     rng = np.random.default_rng(seed)
@@ -85,16 +152,24 @@ def active_curve(
     passed = 0
     while True:
         head.fit(data["x_pool"][labelled], data["y_pool"][labelled], K, keep_projection=True, warm_start=True)
-        curve.append((labelled.size, accuracy(head, data["x_test"], data["y_test"])))
+        p = head.predict_proba(data["x_pool"])
+        scored = head if semi is None else semi.refit(head, labelled, p, base)
+        if semi is not None and semi.pick_from_refit:
+            p = scored.predict_proba(data["x_pool"])
+        curve.append((labelled.size, accuracy(scored, data["x_test"], data["y_test"])))
         passed += curve[-1][1] >= goal
         if passed >= 2 or labelled.size + batch > budget:
             return curve
-        p = head.predict_proba(data["x_pool"])
         labelled = np.concatenate([labelled, pick(p, z, labelled, batch, rng)])
 
 
 def random_curve(
-    base: SoftmaxHead, data: dict[str, np.ndarray], start: int, goal: float, seed: int
+    base: SoftmaxHead,
+    data: dict[str, np.ndarray],
+    start: int,
+    goal: float,
+    seed: int,
+    semi: SemiSupervised | None = None,
 ) -> list[tuple[int, float]]:
     order = np.random.default_rng(seed).permutation(data["y_pool"].size)
     head = fresh(base)
@@ -103,7 +178,8 @@ def random_curve(
     while True:
         taken = order[:size]
         head.fit(data["x_pool"][taken], data["y_pool"][taken], K, keep_projection=True, warm_start=True)
-        curve.append((size, accuracy(head, data["x_test"], data["y_test"])))
+        scored = head if semi is None else semi.refit(head, taken, head.predict_proba(data["x_pool"]), base)
+        curve.append((size, accuracy(scored, data["x_test"], data["y_test"])))
         if curve[-1][1] >= goal or size == order.size:
             return curve
         size = min(order.size, int(size * 1.25))
@@ -159,7 +235,22 @@ def main() -> None:
     parser.add_argument("--share", type=float, default=0.98, help="share of the full-data accuracy to reach")
     parser.add_argument("--strategies", default=",".join(STRATEGIES), help="comma-separated subset")
     parser.add_argument("--seed", type=int, default=20261128)
+    parser.add_argument("--semi-supervised", action="store_true", help="score heads refitted with pseudo-labels")
+    parser.add_argument("--pseudo-share", type=float, default=1.0, help="share of agreeing items kept")
+    parser.add_argument("--pseudo-weight", type=float, default=1.0, help="sample weight of a pseudo-label")
+    parser.add_argument(
+        "--random-start", type=int, default=2000, help="first size of semi-supervised random (0: skip it)"
+    )
+    parser.add_argument(
+        "--pick-from-refit", action="store_true", help="pick batches from the pseudo-labelled head's margins"
+    )
+    parser.add_argument("--threads", type=int, default=1, help="BLAS threads (the machine is shared)")
     args = parser.parse_args()
+    with threadpool_limits(args.threads):
+        run(args)
+
+
+def run(args: argparse.Namespace) -> None:
     started, load_before = time.perf_counter(), loadavg()
     data: dict[str, np.ndarray] = {
         "x_pool": embeddings_prefix("train", args.pool),
@@ -179,23 +270,40 @@ def main() -> None:
     say(f"all {args.pool:,} labels: accuracy {full:.4f} ({time.perf_counter() - t0:.0f} s); goal {goal:.4f}")
     curves = {"random": random_curve(base, data, args.batch, goal, args.seed)}
     say("random", f"{curves['random'][-1]}")
-    for name in args.strategies.split(","):
+    semi = None
+    if args.semi_supervised:
         t0 = time.perf_counter()
-        curves[name] = active_curve(STRATEGIES[name], base, data, args.batch, args.budget, goal, args.seed)
-        say(name, f"{curves[name][-1]}, {time.perf_counter() - t0:.0f} s")
-    needed = {name: labels_to_goal(c, goal, name == "random") for name, c in curves.items()}
+        semi = SemiSupervised(
+            data["z_pool"], data["y_pool"], args.pseudo_share, args.pseudo_weight, args.pick_from_refit
+        )
+        say(f"10-NN graph of the pool: {time.perf_counter() - t0:.0f} s")
+        if args.random_start > 0:
+            curves["random + pseudo-labels"] = random_curve(base, data, args.random_start, goal, args.seed, semi)
+            say("random + pseudo-labels", f"{curves['random + pseudo-labels'][-1]}")
+    for name in filter(None, args.strategies.split(",")):
+        t0 = time.perf_counter()
+        label = name if semi is None else f"{name} + pseudo-labels"
+        curves[label] = active_curve(STRATEGIES[name], base, data, args.batch, args.budget, goal, args.seed, semi)
+        say(label, f"{curves[label][-1]}, {time.perf_counter() - t0:.0f} s")
+    needed = {name: labels_to_goal(c, goal, name.startswith("random")) for name, c in curves.items()}
     print(f"\npool {args.pool:,}; all its labels: {100 * full:.2f} %; goal (×{args.share}): {100 * goal:.2f} %\n")
-    print("| strategy | labels to goal | fewer than random | accuracy at 1,000 / 2,000 / 4,000 labels |")
-    print("|---|---|---|---|")
+    print(
+        "| strategy | labels to goal | fewer than random | fewer than random + pseudo-labels "
+        "| accuracy at 1,000 / 2,000 / 4,000 labels |"
+    )
+    print("|---|---|---|---|---|")
     for name, curve in curves.items():
         at = [next((a for n, a in curve if n >= m), math.nan) for m in (1000, 2000, 4000)]
         ratio = needed["random"] / needed[name]
+        semi_ratio = needed.get("random + pseudo-labels", math.nan) / needed[name]
+        semi_cell = "—" if math.isnan(semi_ratio) else f"{semi_ratio:.2f}×"
         print(
-            f"| {name} | {needed[name]:,.0f} | {ratio:.2f}× | "
+            f"| {name} | {needed[name]:,.0f} | {ratio:.2f}× | {semi_cell} | "
             + " / ".join("—" if math.isnan(a) else f"{100 * a:.2f} %" for a in at)
             + " |"
         )
-    where = plot(curves, goal, full, PLOTS / "active_learning.png")
+    png = "active_learning_semi_supervised.png" if semi else "active_learning.png"
+    where = plot(curves, goal, full, PLOTS / png)
     seconds = round(time.perf_counter() - started, 1)
     print(f"\nplot: {where}\n{seconds} s, loadavg {load_before} → {loadavg()}")
     rec: dict[str, Any] = {
@@ -203,6 +311,11 @@ def main() -> None:
         "batch": args.batch,
         "components": args.components,
         "c": args.c,
+        "seed": args.seed,
+        "semi_supervised": bool(semi),
+        "pick_from_refit": args.pick_from_refit,
+        "pseudo_share": args.pseudo_share,
+        "pseudo_weight": args.pseudo_weight,
         "full_accuracy": round(full, 4),
         "goal": round(goal, 4),
         "labels_to_goal": {k: (None if math.isnan(v) else round(v)) for k, v in needed.items()},
