@@ -358,15 +358,28 @@ def _train(
         "per_class": {name: _recall(correct, data.y == c) for c, name in enumerate(data.names)},
     }
     better, comparison = _compare(db, blobs, active, data, metrics)
-    arrays = {**head.to_arrays(), "temperature": np.array(temperature)}
-    key = save_arrays(blobs, org_id, arrays)
+    return record_version(
+        db, blobs, org_id, project_id, encoder, data, head.to_arrays(), temperature, better, comparison,
+        head_kind="softmax", components=projected.components_.shape[1], metrics=metrics,
+        confusion=_confusion(data.y, predicted, k), thresholds=thresholds,
+    )  # fmt: skip
+
+
+def record_version(
+    db: Database, blobs: BlobStore, org_id: int, project_id: int, encoder: str, data: _Data,
+    arrays: dict[str, NDArray[Any]], temperature: float, better: bool, comparison: dict[str, Any], *,
+    head_kind: str, components: int, metrics: dict[str, Any], confusion: list[list[int]] | None,
+    thresholds: dict[str, Any] | None,
+) -> TrainSummary:  # fmt: skip
+    """Store a trained version (artifact, snapshot, evaluation) and promote or reject it, in one transaction."""
+    key = save_arrays(blobs, org_id, {**arrays, "temperature": np.array(temperature)})
+    gold_n = int(data.gold_y.shape[0])
     with db.write() as session:
         row = add_version(
             session, project_id, f"builtin:{encoder}", classes=data.names,
-            training={"items": int(data.y.size), "gold_held_out": int(data.gold_y.size),
-                      "through_answer_id": data.last_answer_id, "encoder": encoder, "head": "softmax",
-                      "c": HEAD_C, "components": projected.components_.shape[1]},
-            metrics=metrics, confusion=_confusion(data.y, predicted, k),
+            training={"items": data.n, "gold_held_out": gold_n, "through_answer_id": data.last_answer_id,
+                      "encoder": encoder, "head": head_kind, "c": HEAD_C, "components": components},
+            metrics=metrics, confusion=confusion,
             calibration={"method": "temperature", "temperature": temperature, "fitted_on": "out-of-fold"},
             thresholds=thresholds, comparison=comparison, artifact_key=key,
         )  # fmt: skip
@@ -376,8 +389,7 @@ def _train(
             row.status = "rejected"
         session.commit()
         version = row.version
-    status = "active" if better else "rejected"
     return TrainSummary(
-        project_id, status, comparison["reason"], version=version, items=int(data.y.size),
-        gold=int(data.gold_y.size), metrics=metrics,
+        project_id, "active" if better else "rejected", comparison["reason"], version=version, items=data.n,
+        gold=gold_n, metrics=metrics,
     )  # fmt: skip

@@ -17,8 +17,7 @@ from kolam.learning.binomial import clopper_pearson_lower
 from kolam.learning.calibration import TemperatureScaling
 from kolam.learning.crossfit import out_of_fold
 from kolam.learning.multilabel import OneVsRestHead, pair_logits, sigmoid
-from kolam.services.model_versions import add_version, promote, save_arrays
-from kolam.services.training import FOLDS, HEAD_C, TrainSummary, _compare, _Data, _projection
+from kolam.services.training import FOLDS, TrainSummary, _compare, _Data, _projection, record_version
 from kolam.store.blobs import BlobStore
 from kolam.store.db import Database
 from kolam.store.tables_learning import ModelVersion
@@ -76,24 +75,8 @@ def train_multilabel(
         return set_scores(sigmoid(old.log_odds(data.gold_x) / old_temperature), data.gold_y)
 
     better, comparison = _compare(db, blobs, active, data, metrics, score_old)
-    key = save_arrays(blobs, org_id, {**model.to_arrays(), "temperature": np.array(temperature)})
-    with db.write() as session:
-        row = add_version(
-            session, project_id, f"builtin:{encoder}", classes=data.names,
-            training={"items": data.n, "gold_held_out": int(data.gold_y.shape[0]),
-                      "through_answer_id": data.last_answer_id, "encoder": encoder, "head": "one-vs-rest",
-                      "c": HEAD_C, "components": projected.components_.shape[1]},
-            metrics=metrics, confusion=None,
-            calibration={"method": "temperature", "temperature": temperature, "fitted_on": "out-of-fold"},
-            thresholds=None, comparison=comparison, artifact_key=key,
-        )  # fmt: skip
-        if better:
-            promote(session, row)
-        else:
-            row.status = "rejected"
-        session.commit()
-        version = row.version
-    return TrainSummary(
-        project_id, "active" if better else "rejected", comparison["reason"], version=version, items=data.n,
-        gold=int(data.gold_y.shape[0]), metrics=metrics,
+    return record_version(
+        db, blobs, org_id, project_id, encoder, data, model.to_arrays(), temperature, better, comparison,
+        head_kind="one-vs-rest", components=projected.components_.shape[1], metrics=metrics, confusion=None,
+        thresholds=None,
     )  # fmt: skip
