@@ -42,8 +42,8 @@ from common import loadavg, machine, record, say
 from fashion_embeddings import embeddings, embeddings_prefix, labels
 
 from kolam.learning.heads import SoftmaxHead
-from kolam.learning.sampling import cold_start, hybrid, margin
-from kolam.learning.semi_supervised import agreeing_pseudo_labels, label_spreading, nearest_neighbours
+from kolam.learning.sampling import cluster_margin, cold_start, hybrid, margin
+from kolam.learning.semi_supervised import GRAPH_DIMENSIONS, neighbour_graph, refit_with_pseudo_labels
 
 K = 10
 PLOTS = Path(__file__).resolve().parent / "plots"
@@ -67,21 +67,8 @@ def pick_hybrid(factor: int) -> Picker:
 
 def pick_cluster_margin(factor: int) -> Picker:
     def pick(p: np.ndarray, z: np.ndarray, labelled: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
-        from sklearn.cluster import KMeans
-
-        score = margin(p)
-        score[labelled] = -1.0
-        candidates = np.argsort(-score, kind="stable")[: factor * k]
-        features = z[candidates][:, :64]  # the leading whitened components carry the clusters
-        km = KMeans(k, n_init=1, max_iter=20, random_state=int(rng.integers(2**31))).fit(features)
-        distance = km.transform(features)
-        chosen = [
-            candidates[members[np.argmin(distance[members, j])]]
-            for j in range(k)
-            if (members := np.flatnonzero(km.labels_ == j)).size
-        ]
-        spare = np.setdiff1d(candidates, chosen)
-        return np.concatenate([np.asarray(chosen, dtype=np.int64), spare[: k - len(chosen)]])
+        features = z[:, :GRAPH_DIMENSIONS]  # the leading whitened components carry the clusters
+        return cluster_margin(p, features, k, already=labelled, candidates_factor=factor, seed=int(rng.integers(2**31)))
 
     return pick
 
@@ -95,31 +82,20 @@ STRATEGIES: dict[str, Picker] = {
 
 
 class SemiSupervised:
-    """Refits a head with agreeing pseudo-labels: the k-NN graph of the pool is built once."""
+    """Refits a head with agreeing pseudo-labels, as the service does: the k-NN graph of the pool is built once."""
 
     def __init__(
         self, z_pool: np.ndarray, y_pool: np.ndarray, share: float, weight: float, pick_from_refit: bool
     ) -> None:
-        self.neighbours = nearest_neighbours(z_pool[:, :64], 10)
+        self.neighbours = neighbour_graph(z_pool)
         self.z_pool, self.y_pool, self.share, self.weight = z_pool, y_pool, share, weight
         self.pick_from_refit = pick_from_refit
 
-    def refit(self, head: SoftmaxHead, labelled: np.ndarray, p_pool: np.ndarray, base: SoftmaxHead) -> SoftmaxHead:
-        y = self.y_pool[labelled]
-        spread = label_spreading(self.neighbours, labelled, y, K)
-        chosen, classes = agreeing_pseudo_labels(p_pool, spread, labelled, share=self.share)
-        rows = np.concatenate([labelled, chosen])
-        weights = np.concatenate([np.ones(labelled.size), np.full(chosen.size, self.weight)])
-        helped = fresh(base)
-        helped.coef_, helped.intercept_ = head.coef_, head.intercept_
-        return helped.fit(
-            self.z_pool[rows],
-            np.concatenate([y, classes]),
-            K,
-            sample_weight=weights,
-            keep_projection=True,
-            warm_start=True,
-        )
+    def refit(self, head: SoftmaxHead, labelled: np.ndarray) -> SoftmaxHead:
+        return refit_with_pseudo_labels(
+            head, self.z_pool, self.neighbours, labelled, self.y_pool[labelled], K,
+            pseudo_weight=self.weight, share=self.share,
+        ).head  # fmt: skip
 
 
 def fresh(base: SoftmaxHead) -> SoftmaxHead:
@@ -153,7 +129,7 @@ def active_curve(
     while True:
         head.fit(data["x_pool"][labelled], data["y_pool"][labelled], K, keep_projection=True, warm_start=True)
         p = head.predict_proba(data["x_pool"])
-        scored = head if semi is None else semi.refit(head, labelled, p, base)
+        scored = head if semi is None else semi.refit(head, labelled)
         if semi is not None and semi.pick_from_refit:
             p = scored.predict_proba(data["x_pool"])
         curve.append((labelled.size, accuracy(scored, data["x_test"], data["y_test"])))
@@ -178,7 +154,7 @@ def random_curve(
     while True:
         taken = order[:size]
         head.fit(data["x_pool"][taken], data["y_pool"][taken], K, keep_projection=True, warm_start=True)
-        scored = head if semi is None else semi.refit(head, taken, head.predict_proba(data["x_pool"]), base)
+        scored = head if semi is None else semi.refit(head, taken)
         curve.append((size, accuracy(scored, data["x_test"], data["y_test"])))
         if curve[-1][1] >= goal or size == order.size:
             return curve
@@ -235,6 +211,7 @@ def main() -> None:
     parser.add_argument("--share", type=float, default=0.98, help="share of the full-data accuracy to reach")
     parser.add_argument("--strategies", default=",".join(STRATEGIES), help="comma-separated subset")
     parser.add_argument("--seed", type=int, default=20261128)
+    parser.add_argument("--seeds", default="", help="comma-separated seeds to run in turn (overrides --seed)")
     parser.add_argument("--semi-supervised", action="store_true", help="score heads refitted with pseudo-labels")
     parser.add_argument("--pseudo-share", type=float, default=1.0, help="share of agreeing items kept")
     parser.add_argument("--pseudo-weight", type=float, default=1.0, help="sample weight of a pseudo-label")
@@ -252,6 +229,7 @@ def main() -> None:
 
 def run(args: argparse.Namespace) -> None:
     started, load_before = time.perf_counter(), loadavg()
+    seeds = [int(v) for v in str(args.seeds).split(",")] if args.seeds else [args.seed]
     data: dict[str, np.ndarray] = {
         "x_pool": embeddings_prefix("train", args.pool),
         "y_pool": labels("train")[: args.pool],
@@ -268,8 +246,6 @@ def run(args: argparse.Namespace) -> None:
     full = accuracy(reference, data["x_test"], data["y_test"])
     goal = args.share * full
     say(f"all {args.pool:,} labels: accuracy {full:.4f} ({time.perf_counter() - t0:.0f} s); goal {goal:.4f}")
-    curves = {"random": random_curve(base, data, args.batch, goal, args.seed)}
-    say("random", f"{curves['random'][-1]}")
     semi = None
     if args.semi_supervised:
         t0 = time.perf_counter()
@@ -277,33 +253,31 @@ def run(args: argparse.Namespace) -> None:
             data["z_pool"], data["y_pool"], args.pseudo_share, args.pseudo_weight, args.pick_from_refit
         )
         say(f"10-NN graph of the pool: {time.perf_counter() - t0:.0f} s")
-        if args.random_start > 0:
-            curves["random + pseudo-labels"] = random_curve(base, data, args.random_start, goal, args.seed, semi)
-            say("random + pseudo-labels", f"{curves['random + pseudo-labels'][-1]}")
-    for name in filter(None, args.strategies.split(",")):
-        t0 = time.perf_counter()
-        label = name if semi is None else f"{name} + pseudo-labels"
-        curves[label] = active_curve(STRATEGIES[name], base, data, args.batch, args.budget, goal, args.seed, semi)
-        say(label, f"{curves[label][-1]}, {time.perf_counter() - t0:.0f} s")
-    needed = {name: labels_to_goal(c, goal, name.startswith("random")) for name, c in curves.items()}
+    by_seed = {seed: seed_curves(args, base, data, goal, seed, semi) for seed in seeds}
+    needed = {
+        seed: {name: labels_to_goal(c, goal, name.startswith("random")) for name, c in curves.items()}
+        for seed, curves in by_seed.items()
+    }
     print(f"\npool {args.pool:,}; all its labels: {100 * full:.2f} %; goal (×{args.share}): {100 * goal:.2f} %\n")
     print(
-        "| strategy | labels to goal | fewer than random | fewer than random + pseudo-labels "
+        "| seed | strategy | labels to goal | fewer than random | fewer than random + pseudo-labels "
         "| accuracy at 1,000 / 2,000 / 4,000 labels |"
     )
-    print("|---|---|---|---|---|")
-    for name, curve in curves.items():
-        at = [next((a for n, a in curve if n >= m), math.nan) for m in (1000, 2000, 4000)]
-        ratio = needed["random"] / needed[name]
-        semi_ratio = needed.get("random + pseudo-labels", math.nan) / needed[name]
-        semi_cell = "—" if math.isnan(semi_ratio) else f"{semi_ratio:.2f}×"
-        print(
-            f"| {name} | {needed[name]:,.0f} | {ratio:.2f}× | {semi_cell} | "
-            + " / ".join("—" if math.isnan(a) else f"{100 * a:.2f} %" for a in at)
-            + " |"
-        )
+    print("|---|---|---|---|---|---|")
+    for seed, curves in by_seed.items():
+        for name, curve in curves.items():
+            print(f"| {seed} | {name} | " + " | ".join(_row(curve, needed[seed], name)) + " |")
+    if len(seeds) > 1:
+        names = list(by_seed[seeds[0]])
+        print("\n| strategy | labels to goal, mean | fewer than random: per seed | of the means |")
+        print("|---|---|---|---|")
+        for name in names:
+            mean = float(np.mean([needed[s][name] for s in seeds]))
+            ratios = [needed[s]["random"] / needed[s][name] for s in seeds]
+            of_means = float(np.mean([needed[s]["random"] for s in seeds])) / mean
+            print(f"| {name} | {mean:,.0f} | " + " / ".join(f"{r:.2f}×" for r in ratios) + f" | {of_means:.2f}× |")
     png = "active_learning_semi_supervised.png" if semi else "active_learning.png"
-    where = plot(curves, goal, full, PLOTS / png)
+    where = plot(by_seed[seeds[0]], goal, full, PLOTS / png)
     seconds = round(time.perf_counter() - started, 1)
     print(f"\nplot: {where}\n{seconds} s, loadavg {load_before} → {loadavg()}")
     rec: dict[str, Any] = {
@@ -311,20 +285,54 @@ def run(args: argparse.Namespace) -> None:
         "batch": args.batch,
         "components": args.components,
         "c": args.c,
-        "seed": args.seed,
+        "seeds": seeds,
         "semi_supervised": bool(semi),
         "pick_from_refit": args.pick_from_refit,
         "pseudo_share": args.pseudo_share,
         "pseudo_weight": args.pseudo_weight,
         "full_accuracy": round(full, 4),
         "goal": round(goal, 4),
-        "labels_to_goal": {k: (None if math.isnan(v) else round(v)) for k, v in needed.items()},
-        "curves": {k: [(n, round(a, 4)) for n, a in c] for k, c in curves.items()},
+        "labels_to_goal": {
+            str(seed): {k: (None if math.isnan(v) else round(v)) for k, v in per.items()}
+            for seed, per in needed.items()
+        },
+        "curves": {
+            str(seed): {k: [(n, round(a, 4)) for n, a in c] for k, c in curves.items()}
+            for seed, curves in by_seed.items()
+        },
         "seconds": seconds,
         "loadavg_before": load_before,
         "machine": machine(),
     }
     record("active_learning", rec, quiet=True)
+
+
+def seed_curves(
+    args: argparse.Namespace, base: SoftmaxHead, data: dict[str, np.ndarray], goal: float, seed: int,
+    semi: SemiSupervised | None,
+) -> dict[str, list[tuple[int, float]]]:  # fmt: skip
+    curves = {"random": random_curve(base, data, args.batch, goal, seed)}
+    say(f"seed {seed}: random", f"{curves['random'][-1]}")
+    if semi is not None and args.random_start > 0:
+        curves["random + pseudo-labels"] = random_curve(base, data, args.random_start, goal, seed, semi)
+        say(f"seed {seed}: random + pseudo-labels", f"{curves['random + pseudo-labels'][-1]}")
+    for name in filter(None, args.strategies.split(",")):
+        t0 = time.perf_counter()
+        label = name if semi is None else f"{name} + pseudo-labels"
+        curves[label] = active_curve(STRATEGIES[name], base, data, args.batch, args.budget, goal, seed, semi)
+        say(f"seed {seed}: {label}", f"{curves[label][-1]}, {time.perf_counter() - t0:.0f} s")
+    return curves
+
+
+def _row(curve: list[tuple[int, float]], needed: dict[str, float], name: str) -> list[str]:
+    at = [next((a for n, a in curve if n >= m), math.nan) for m in (1000, 2000, 4000)]
+    semi_ratio = needed.get("random + pseudo-labels", math.nan) / needed[name]
+    return [
+        f"{needed[name]:,.0f}",
+        f"{needed['random'] / needed[name]:.2f}×",
+        "—" if math.isnan(semi_ratio) else f"{semi_ratio:.2f}×",
+        " / ".join("—" if math.isnan(a) else f"{100 * a:.2f} %" for a in at),
+    ]
 
 
 if __name__ == "__main__":

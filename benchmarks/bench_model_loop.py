@@ -48,6 +48,7 @@ from kolam.learning.auto_accept import auto_accept_thresholds
 from kolam.learning.calibration import TemperatureScaling
 from kolam.learning.heads import SoftmaxHead
 from kolam.learning.sampling import cold_start, margin
+from kolam.learning.semi_supervised import neighbour_graph, refit_with_pseudo_labels
 from kolam.quality.overlap import OverlapPolicy, decide_many, posteriors
 
 K = 10
@@ -91,6 +92,7 @@ class Settings:
     c: float
     min_support: int
     revoke: bool
+    pseudo_labels: bool = False
 
 
 def crowd_posteriors(
@@ -120,17 +122,26 @@ def crowd_posteriors(
     return class_prior, q, post, (tasks, answers, confusions[workers])
 
 
-def model_logits(base: SoftmaxHead, x: np.ndarray, targets: np.ndarray, labelled: np.ndarray, seed: int) -> np.ndarray:
-    """Out-of-fold logits for the labelled items (two halves), full-head logits for the others."""
+def model_logits(
+    base: SoftmaxHead, x: np.ndarray, targets: np.ndarray, labelled: np.ndarray, seed: int,
+    graph: np.ndarray | None = None,
+) -> np.ndarray:  # fmt: skip
+    """Out-of-fold logits for the labelled items (two halves), full-head logits for the others; with ``graph``
+    (the items' k-NN graph) each head is refitted with agreeing pseudo-labels, as the service trains it."""
+
+    def fit(rows: np.ndarray) -> SoftmaxHead:
+        head = fresh(base).fit(x[rows], targets[rows], K, keep_projection=True)
+        if graph is None:
+            return head
+        return refit_with_pseudo_labels(head, x, graph, rows, targets[rows], K).head
+
     logits = np.empty((x.shape[0], K))
     folds = np.random.default_rng(seed).integers(2, size=labelled.size)
     for f in (0, 1):
         train, held = labelled[folds != f], labelled[folds == f]
-        head = fresh(base).fit(x[train], targets[train], K, keep_projection=True)
-        logits[held] = head.logits(x[held])
+        logits[held] = fit(train).logits(x[held])
     rest = np.setdiff1d(np.arange(x.shape[0]), labelled)
-    head = fresh(base).fit(x[labelled], targets[labelled], K, keep_projection=True)
-    logits[rest] = head.logits(x[rest])
+    logits[rest] = fit(labelled).logits(x[rest])
     return logits
 
 
@@ -151,9 +162,13 @@ def run_loop(x: np.ndarray, crowd: Crowd, s: Settings, seed: int) -> dict[str, A
     n = x.shape[0]
     truth = crowd.truth
     loop = Loop(n, np.asarray(rng.random(n) < s.gold_share))  # labelled by an expert first: one human answer each
+    # the audit sample is a stable property of an item, as in the service (``consensus.in_sample``): an item
+    # revoked and accepted again is audited only if it was in the sample the first time
+    in_audit_sample = rng.random(n) < s.audit_rate
     pca = SoftmaxHead(n_components=s.components, c=s.c, seed=seed).fit_projection(x)
     z = pca.transform(x)  # projected once; the heads below learn on z (their own projection is the identity)
     base = SoftmaxHead(c=s.c).fit_projection(z)
+    graph = neighbour_graph(z) if s.pseudo_labels else None
     first = cold_start(z.astype(np.float32), s.batch, seed=seed)
     loop.counts[first] = 1
     off = np.zeros(K, dtype=bool)
@@ -174,7 +189,7 @@ def run_loop(x: np.ndarray, crowd: Crowd, s: Settings, seed: int) -> dict[str, A
         targets = learnt.copy()  # answers × last round's out-of-fold model: "learning from crowds" EM
         targets[loop.gold] = np.eye(K)[truth[loop.gold]]  # gold answers are known
         learn = np.flatnonzero(answered | loop.gold)
-        logits = model_logits(base, z, targets, learn, seed + rounds)
+        logits = model_logits(base, z, targets, learn, seed + rounds, graph)
         crowd_only = decide_many(q, loop.counts, s.audit_policy)
         # the calibration slice: random items settled by people alone, judged out-of-fold
         judge = np.where(loop.gold, truth, q.argmax(axis=1))  # gold: the expert's label (truth here)
@@ -218,7 +233,7 @@ def run_loop(x: np.ndarray, crowd: Crowd, s: Settings, seed: int) -> dict[str, A
             ok = table.accepts(p_model[candidates].max(axis=1), predicted) & ~off[predicted]
             new = candidates[ok]
             loop.auto[new], loop.auto_label[new] = True, predicted[ok]
-            audited = new[rng.random(new.size) < s.audit_rate]
+            audited = new[in_audit_sample[new]]
             loop.audit[audited] = True
             accepted_now = new.size
         open_items = np.flatnonzero(loop.open)
@@ -297,6 +312,9 @@ def main() -> None:
     parser.add_argument(
         "--revoke", action="store_true", help="re-predict auto-accepted items each round; send the unsure back"
     )
+    parser.add_argument(
+        "--pseudo-labels", action="store_true", help="refit each head with agreeing pseudo-labels (as the service)"
+    )
     parser.add_argument("--item-difficulty", type=float, default=2.0)
     parser.add_argument("--seed", type=int, default=20261128)
     args = parser.parse_args()
@@ -318,6 +336,7 @@ def main() -> None:
         c=args.c,
         min_support=args.min_support,
         revoke=args.revoke,
+        pseudo_labels=args.pseudo_labels,
     )
     t0 = time.perf_counter()
     result = run_loop(x, crowd, settings, args.seed)

@@ -142,6 +142,13 @@ def test_models_page_shows_the_active_version_its_confusion_and_auto_accept(
     gold = active["metrics"]["gold"]
     assert f"({gold['correct']} of {gold['n']})" in facts and "lower bound" in facts
     assert f"on {active['training']['items']} items settled by people" in facts
+    semi = active["metrics"].get("semi_supervised")
+    if semi is None:
+        assert "off (or nothing unlabelled to learn from)" in facts
+    elif semi["used"]:
+        assert f"{semi['pseudo_labels']} unlabelled items where the model and its neighbours agree" in facts
+    else:
+        assert "not used: cross-validated" in facts
     assert page.locator("#ml-extra").count() == 0  # the ml extra is installed here
     assert page.locator("#model-versions tbody tr").count() == len(versions)
     assert (
@@ -271,6 +278,8 @@ def test_learning_settings_on_the_project_form(page: Any, live_server: LiveServe
     page.goto(f"/#/projects/{project.id}/edit")
     page.locator("#learning-settings").wait_for()
     assert page.locator("select[name='learning.backend']").input_value() == "builtin"
+    assert page.locator("select[name='learning.active_learning']").input_value() == "cluster-margin"
+    assert page.locator("input[name='learning.pseudo_labels']").is_checked()
     assert page.locator("input[name='learning.external_url']").is_hidden()
     tab_to(page, "select[name='learning.backend']", limit=150)
     page.keyboard.type("External")  # the URL and token fields appear
@@ -301,6 +310,7 @@ def test_learning_settings_on_the_project_form(page: Any, live_server: LiveServe
     learning = call(live_server, manager, "GET", f"projects/{project.id}").json()["learning"]
     assert (learning["backend"], learning["external_url"]) == ("external", "http://127.0.0.1:9/predict")
     assert learning["retrain_after"] == 300
+    assert (learning["active_learning"], learning["pseudo_labels"]) == ("cluster-margin", True)
     assert learning["external_token"] == "********" and learning["auto_accept"]["enabled"] is True
     page.reload()
     page.locator("#learning-settings").wait_for()

@@ -9,6 +9,7 @@ import pytest
 from numpy.typing import ArrayLike, NDArray
 
 from kolam.learning.sampling import (
+    cluster_margin,
     cold_start,
     entropy,
     hybrid,
@@ -208,3 +209,29 @@ def test_hybrid_validation():
         hybrid(p, x, 1, candidates_factor=0)
     with pytest.raises(ValueError, match="k must be at most"):
         hybrid(p, x, 3, already=[1])
+
+
+def test_cluster_margin_takes_one_unsure_item_per_clump():
+    # two clumps of unsure items (0-2 near the origin, 3-4 far away) and sure items elsewhere
+    x = np.array([[0.0, 0.0], [0.1, 0.0], [0.0, 0.1], [10.0, 10.0], [10.1, 10.0], [20.0, 0.0], [30.0, 5.0]])
+    p = np.array([[0.5, 0.5], [0.52, 0.48], [0.51, 0.49], [0.53, 0.47], [0.54, 0.46], [0.99, 0.01], [0.98, 0.02]])
+    picks = cluster_margin(p, x, 2, candidates_factor=2, seed=0)
+    # candidates are the four least sure (0, 2, 1, 3); one from each clump, never a sure item
+    assert sorted(picks.tolist()) in ([0, 3], [1, 3], [2, 3])
+    margin_only = cluster_margin(p, x, 2, candidates_factor=1, seed=0)
+    assert sorted(margin_only.tolist()) == [0, 2]  # factor 1 is plain margin: the two least sure
+
+
+def test_cluster_margin_skips_labelled_items_and_is_seeded():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(300, 4))
+    p = rng.dirichlet(np.ones(3), size=300)
+    labelled = np.arange(0, 300, 3)
+    picks = cluster_margin(p, x, 20, already=labelled, seed=5)
+    assert picks.size == 20 and len(set(picks.tolist())) == 20
+    assert not np.isin(picks, labelled).any()
+    assert picks.tolist() == cluster_margin(p, x, 20, already=labelled, seed=5).tolist()
+    with pytest.raises(ValueError, match="same rows"):
+        cluster_margin(p[:5], x, 1)
+    with pytest.raises(ValueError, match="candidates_factor"):
+        cluster_margin(p, x, 1, candidates_factor=0)

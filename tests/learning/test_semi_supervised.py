@@ -7,7 +7,13 @@ import pytest
 from numpy.typing import NDArray
 
 from kolam.learning.heads import SoftmaxHead
-from kolam.learning.semi_supervised import agreeing_pseudo_labels, label_spreading, nearest_neighbours
+from kolam.learning.semi_supervised import (
+    agreeing_pseudo_labels,
+    label_spreading,
+    nearest_neighbours,
+    neighbour_graph,
+    refit_with_pseudo_labels,
+)
 
 K = 10
 
@@ -93,6 +99,35 @@ def test_a_smaller_share_keeps_fewer_and_surer_items(
     assert narrow.size < wide.size and np.isin(narrow, wide).all()
 
 
+def test_refit_learns_from_agreeing_items_but_never_from_held_out_ones(
+    digits: tuple[NDArray[np.float64], NDArray[np.int64]], answered: NDArray[np.int64]
+) -> None:
+    x, y = digits
+    head = SoftmaxHead(n_components=32, c=1.0).fit(x[answered], y[answered], K, unlabelled=x)
+    graph = neighbour_graph(head.transform(x))
+    held_out = np.setdiff1d(np.arange(0, y.size, 7), answered)  # gold: never pseudo-labelled
+    result = refit_with_pseudo_labels(head, x, graph, answered, y[answered], K, held_out=held_out, limit=1000)
+    assert 0 < result.rows.size <= 1000
+    assert not np.isin(result.rows, held_out).any() and not np.isin(result.rows, answered).any()
+    assert (result.classes == y[result.rows]).mean() > 0.95
+    assert result.head is not head and head.coef_ is not result.head.coef_  # the input head is left as it was
+    before = (head.predict(x[held_out]) == y[held_out]).mean()
+    after = (result.head.predict(x[held_out]) == y[held_out]).mean()
+    assert after > before + 0.02
+
+
+def test_refit_refuses_weights_that_do_not_match_the_answers(
+    digits: tuple[NDArray[np.float64], NDArray[np.int64]], answered: NDArray[np.int64]
+) -> None:
+    x, y = digits
+    head = SoftmaxHead(c=1.0).fit(x[answered], y[answered], K)
+    graph = nearest_neighbours(x, 5)
+    with pytest.raises(ValueError, match="one weight per labelled row"):
+        refit_with_pseudo_labels(head, x, graph, answered, y[answered], K, sample_weight=np.ones(3))
+    with pytest.raises(ValueError, match="pseudo_weight"):
+        refit_with_pseudo_labels(head, x, graph, answered, y[answered], K, pseudo_weight=0.0)
+
+
 @pytest.mark.parametrize(
     ("call", "message"),
     [
@@ -106,6 +141,7 @@ def test_a_smaller_share_keeps_fewer_and_surer_items(
         (lambda: label_spreading(np.array([[1], [0]]), np.array([0]), np.array([1]), 2, alpha=1.0), "alpha"),
         (lambda: agreeing_pseudo_labels(np.ones((3, 2)) / 2, np.ones((3, 3)) / 3, np.array([0])), "same"),
         (lambda: agreeing_pseudo_labels(np.ones((3, 2)) / 2, np.ones((3, 2)) / 2, np.array([0]), share=0), "share"),
+        (lambda: agreeing_pseudo_labels(np.ones((3, 2)) / 2, np.ones((3, 2)) / 2, np.array([0]), limit=-1), "limit"),
     ],
     ids=[
         "one-row",
@@ -118,6 +154,7 @@ def test_a_smaller_share_keeps_fewer_and_surer_items(
         "alpha-one",
         "shape-mismatch",
         "zero-share",
+        "negative-limit",
     ],
 )
 def test_bad_input_is_refused_with_a_reason(call: object, message: str) -> None:

@@ -247,3 +247,73 @@ def test_with_adaptive_overlap_the_model_is_the_prior_so_one_agreeing_answer_can
     # an answer agreeing with a sure model settles the item; where the model is unsure, one answer is not enough
     assert all(tasks[t].state == "done" and tasks[t].answers_count == 1 for t in sure if t in answered)
     assert all(tasks[t].answers_wanted >= 2 for t in unsure if t in answered)
+
+
+def test_few_answers_and_many_unlabelled_items_train_with_pseudo_labels_and_order_one_unsure_item_a_cluster(
+    factory: Factory, db: Database, fashion: tuple[Path, dict[str, str]]
+) -> None:
+    folder, names = fashion
+    org = factory.org()
+    project = factory.project(org, "image_classes", schema=SCHEMA, overlap=1, learning={"min_train_items": 30})
+    factory.files(project, folder)
+    truth = _truth_by_item(db, project, names)
+    gold_ids = sorted(truth)[:20]
+    with db.write() as s:
+        gold.set_gold(s, None, project.id, [GoldEntry({"labels": [truth[i]]}, item_id=i) for i in gold_ids],
+                      org_id=org.id)  # fmt: skip
+        s.commit()
+    _label_some(db, factory, project, truth, 40)  # 100 items stay unlabelled
+    resolve.resolve_project(db, project.id)
+    summary = training.train_project(db, factory.blobs, project.id)
+    assert summary.status == "active", summary.reason
+    semi = summary.metrics["semi_supervised"]
+    # both ways were cross-validated on the same folds; the kept one is never the worse on accuracy
+    assert set(semi) >= {"used", "accuracy_with", "accuracy_without"}
+    if semi["used"]:
+        assert semi["accuracy_with"] >= semi["accuracy_without"]
+        assert 0 < semi["pseudo_labels"] <= 100  # never gold, never an answered item
+    assert summary.metrics["cross_validated"]["accuracy"] == max(semi["accuracy_with"], semi["accuracy_without"])
+
+    result = prelabel.prelabel_project(db, factory.blobs, project.id)
+    assert result.prioritised > 0
+    with db.read() as s:
+        rows = s.execute(
+            sa.select(Task.item_id, Task.priority, Prediction.confidence)
+            .join(Prediction, Prediction.task_id == Task.item_id)
+            .where(Task.project_id == project.id, Task.state == "open", Task.is_gold.is_(False),
+                   Prediction.model_id.is_not(None))
+        ).all()  # fmt: skip
+    assert len(rows) == N_ITEMS - 40 - len(gold_ids)
+    # cluster-margin (the default): every open item here fits in one batch, lifted above the margin order
+    lifted = [r for r in rows if r.priority > prelabel.sampling.PRIORITY_LEVELS]
+    assert len(lifted) == min(prelabel.DIVERSE_BATCH, len(rows))
+    assert len({r.priority for r in lifted}) == len(lifted)  # in the order picked
+
+
+def test_cluster_margin_lifts_a_batch_of_unsure_items_one_per_clump_above_the_margin_order() -> None:
+    import numpy as np
+
+    rng = np.random.default_rng(3)
+    n = 2000
+    centres = rng.normal(scale=20, size=(8, 4))
+    clump = rng.integers(8, size=n)
+    x = (centres[clump] + rng.normal(size=(n, 4))).astype(np.float32)
+    p = rng.dirichlet(np.ones(3) * 0.3, size=n)
+    tasks = prelabel._Tasks(
+        ids=np.arange(n, dtype=np.int64), open=np.ones(n, dtype=bool), gold=np.zeros(n, dtype=bool),
+        untouched=np.ones(n, dtype=bool), settled=np.zeros(n, dtype=bool), priority=np.zeros(n, dtype=np.int64),
+        overlap=1, adaptive=False,
+    )  # fmt: skip
+    order = prelabel._queue_order("cluster-margin", p, x, tasks)
+    assert order is not None
+    lifted = np.flatnonzero(order > prelabel.sampling.PRIORITY_LEVELS)
+    assert lifted.size == prelabel.DIVERSE_BATCH
+    margin = prelabel.sampling.margin(p)
+    candidates = np.argsort(-margin, kind="stable")[: 10 * prelabel.DIVERSE_BATCH]
+    assert np.isin(lifted, candidates).all()  # only unsure items are lifted
+    assert set(clump[lifted].tolist()) == set(range(8))  # from every clump
+    rest = np.setdiff1d(np.arange(n), lifted)
+    # below the batch, the least sure come first
+    assert np.corrcoef(order[rest], margin[rest])[0, 1] > 0.99
+    plain = prelabel._queue_order("margin", p, x, tasks)
+    assert plain is not None and plain.max() <= prelabel.sampling.PRIORITY_LEVELS

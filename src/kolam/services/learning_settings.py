@@ -17,7 +17,7 @@ from kolam.errors import Invalid
 from kolam.labels.schema import location
 
 Backend = Literal["builtin", "external", "none"]
-Strategy = Literal["hybrid", "margin", "entropy", "random", "off"]
+Strategy = Literal["cluster-margin", "hybrid", "margin", "entropy", "random", "off"]
 SECRET_MASK = "********"
 
 
@@ -59,9 +59,15 @@ class LearningSettings(BaseModel):
         default=30, ge=2, le=100_000, description="Settled items needed before the first training."
     )
     active_learning: Strategy = Field(
-        default="margin",
-        description="How the model orders the queue: margin (least sure first; best in benchmarks/RESULTS.md), "
-        "hybrid (uncertain and diverse), entropy, random, or off (keep the imported priorities).",
+        default="cluster-margin",
+        description="How the model orders the queue: cluster-margin (a batch of the least sure items, one per "
+        "cluster, first; then by margin: best in benchmarks/RESULTS.md), margin (least sure first), hybrid "
+        "(uncertain and far from what is labelled), entropy, random, or off (keep the imported priorities).",
+    )
+    pseudo_labels: bool = Field(
+        default=True,
+        description="Train the head on people's answers plus the unlabelled items where it and label spreading "
+        "over the embeddings agree (never on gold): a better model from few answers.",
     )
     model_prior: bool = Field(
         default=True,

@@ -3,8 +3,9 @@
 Run as a job after an import, after a promotion and on demand. For a class project with an active version:
 
 1. every item gets the model's calibrated prediction (replacing the previous model's; imported predictions stay);
-2. open tasks are re-prioritised by active learning (``kolam.learning.sampling``): uncertain *and* diverse
-   items first; before any model, a k-means cold start puts representatives of every cluster first;
+2. open tasks are re-prioritised by active learning (``kolam.learning.sampling``): by default a batch of the
+   least sure items, one per cluster of the model's features (cluster-margin), above the rest by margin;
+   before any model, a k-means cold start puts representatives of every cluster first;
 3. with auto-accept on, untouched open tasks whose prediction clears its class's threshold are settled by the
    model alone (consensus status ``auto``, method ``model``); a stable random ``audit_rate`` of them is queued
    for review (reason ``audit``); gold is never auto-accepted; items an earlier version settled alone that this
@@ -31,6 +32,7 @@ from kolam.learning.calibration import softmax
 from kolam.learning.confusion import confused_pairs, in_pair
 from kolam.learning.heads import SoftmaxHead
 from kolam.learning.multilabel import OneVsRestHead, sigmoid
+from kolam.learning.semi_supervised import GRAPH_DIMENSIONS
 from kolam.services.consensus import in_sample, posterior_dict
 from kolam.services.embeddings import encoder_name, ensure_embeddings, load_embeddings
 from kolam.services.learning_settings import LearningSettings, stored_learning
@@ -43,8 +45,9 @@ from kolam.store.types import utcnow
 from kolam.store.upsert import insert_missing
 
 CHUNK = 2_000
-HYBRID_BATCH = 200
-"""How many uncertain-and-diverse items are lifted above the rest of the queue after each prediction."""
+DIVERSE_BATCH = 250
+"""How many uncertain-and-diverse items (cluster-margin, hybrid) are lifted above the rest of the queue after
+each prediction: about what people settle between two trainings (``retrain_after``)."""
 COLD_START_SHARE = 0.02
 COLD_START_MAX = 500
 
@@ -120,7 +123,8 @@ def _read_tasks(db: Database, project_id: int, ids: NDArray[np.int64]) -> _Tasks
 def _queue_order(
     strategy: str, probabilities: NDArray[np.float64] | None, x: NDArray[np.float32], tasks: _Tasks
 ) -> NDArray[np.int64] | None:
-    """New priorities for every row (only open, non-gold rows matter), or None to leave the queue alone."""
+    """New priorities for every row (only open, non-gold rows matter), or None to leave the queue alone.
+    ``x``: the embeddings before any model, the model's own projected features after."""
     target = tasks.open & ~tasks.gold
     n_open = int(target.sum())
     if strategy == "off" or n_open == 0:
@@ -138,13 +142,17 @@ def _queue_order(
         return result
     score = sampling.entropy(probabilities[rows]) if strategy == "entropy" else sampling.margin(probabilities[rows])
     result[rows] = sampling.priorities(score)
+    k = min(DIVERSE_BATCH, n_open)
     if strategy == "hybrid":
-        k = min(HYBRID_BATCH, n_open)
         already = np.flatnonzero(tasks.settled)
         pool = np.concatenate([rows, already])
-        picks = sampling.hybrid(probabilities[pool], x[pool], k, already=np.arange(rows.size, pool.size))
-        # the diverse batch above everything else, in the order it was picked
-        result[pool[picks]] = sampling.PRIORITY_LEVELS + 1 + np.arange(k)[::-1]
+        picks = pool[sampling.hybrid(probabilities[pool], x[pool], k, already=np.arange(rows.size, pool.size))]
+    elif strategy == "cluster-margin":
+        picks = rows[sampling.cluster_margin(probabilities[rows], x[rows], k, seed=0)]
+    else:
+        return result
+    # the diverse batch above everything else, in the order it was picked
+    result[picks] = sampling.PRIORITY_LEVELS + 1 + np.arange(k)[::-1]
     return result
 
 
@@ -325,14 +333,23 @@ def _route_confused(db: Database, version: ModelVersion, tasks: _Tasks, probabil
     return routed
 
 
-def _probabilities(blobs: BlobStore, version: ModelVersion, x: NDArray[np.float32]) -> tuple[NDArray[np.float64], bool]:
+def _probabilities(
+    blobs: BlobStore, version: ModelVersion, x: NDArray[np.float32]
+) -> tuple[NDArray[np.float64], bool, NDArray[np.float32]]:
     """The active version's calibrated probabilities for every item: one distribution per item (single-label),
-    or one probability per class (multi-label, one-vs-rest); and whether it is multi-label."""
+    or one probability per class (multi-label, one-vs-rest); whether it is multi-label; and the leading
+    whitened features the head sees, which the queue's diversity is measured in."""
     arrays = load_arrays(blobs, version.artifact_key or "")
     temperature = float(arrays.pop("temperature")) if "temperature" in arrays else 1.0
-    if version.training.get("head") == "one-vs-rest":
-        return sigmoid(OneVsRestHead.from_arrays(arrays).log_odds(x) / temperature), True
-    return softmax(SoftmaxHead.from_arrays(arrays).logits(x) / temperature), False
+    multi = version.training.get("head") == "one-vs-rest"
+    if multi:
+        heads = OneVsRestHead.from_arrays(arrays)
+        projected, probabilities = heads.projected, sigmoid(heads.log_odds(x) / temperature)
+    else:
+        projected = SoftmaxHead.from_arrays(arrays)
+        probabilities = softmax(projected.logits(x) / temperature)
+    features = projected.transform(x)[:, :GRAPH_DIMENSIONS].astype(np.float32)
+    return probabilities, multi, features
 
 
 def prelabel_project(db: Database, blobs: BlobStore, project_id: int) -> PrelabelSummary:
@@ -367,13 +384,13 @@ def _predict_and_order(
         order = _queue_order(policy.active_learning, None, x, tasks)
         moved = _write_priorities(db, tasks, order) if order is not None else 0
         return PrelabelSummary(project_id, None, prioritised=moved, reason="no model yet: cold-start order")
-    probabilities, multi = _probabilities(blobs, version, x)
+    probabilities, multi, features = _probabilities(blobs, version, x)
     summary = PrelabelSummary(project_id, f"v{version.version}")
     confidence = _write_predictions(db, project_id, version, ids, probabilities, multi)
     summary.predicted = int(ids.size)
     # the queue orders by how sure the model is of its whole answer (for multi-label: of every class decision)
     sure = probabilities if not multi else np.stack([confidence, 1.0 - confidence], axis=1)
-    order = _queue_order(policy.active_learning, sure, x, tasks)
+    order = _queue_order(policy.active_learning, sure, features, tasks)
     if order is not None:
         summary.prioritised = _write_priorities(db, tasks, order)
     if policy.auto_accept.enabled and version.thresholds:  # multi-label versions carry none

@@ -7,6 +7,12 @@ scaling and the auto-accept thresholds on predictions the model did not train on
 on all of them. Gold items are never trained on: they are the held-out set both the new version and the active
 one are scored on now, and the new one is promoted only if it is better there (accuracy, then log loss).
 Without gold, a version trained on more settled items replaces the active one, and the comparison says so.
+
+With ``learning.pseudo_labels`` (the default) each head is refitted on the settled items plus the unlabelled
+ones where it and label spreading over the embeddings' k-NN graph agree (``kolam.learning.semi_supervised``);
+out of fold too, each fold spreading only its own training answers, so calibration and thresholds judge the
+model that is deployed. Both ways are cross-validated on the same folds and the better one is kept (with few
+unlabelled items pseudo-labels can hurt); the choice is stored in the metrics. Gold is never pseudo-labelled.
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ from kolam.learning.binomial import clopper_pearson_lower
 from kolam.learning.calibration import TemperatureScaling, expected_calibration_error, softmax
 from kolam.learning.crossfit import out_of_fold
 from kolam.learning.heads import SoftmaxHead
+from kolam.learning.semi_supervised import neighbour_graph, refit_with_pseudo_labels
 from kolam.services.embeddings import encoder_name, ensure_embeddings, load_embeddings
 from kolam.services.learning_settings import LearningSettings, stored_learning
 from kolam.services.model_versions import active_version, add_version, load_arrays, promote, save_arrays
@@ -46,6 +53,9 @@ COMPONENTS = 256
 """Whitened PCA directions the head sees (fitted once on every embedding, labelled or not): 1,280 features
 made training slow and no better on Fashion-MNIST."""
 UNLABELLED_FOR_PROJECTION = 20_000
+PSEUDO_POOL = 100_000
+"""Most items in the k-NN graph for pseudo-labels (a seeded sample of the unlabelled beyond): the search is
+brute force, O(n²) — about a minute at 60,000 items on two cores."""
 
 
 @dataclass
@@ -165,6 +175,65 @@ def _projection(data: _Data) -> SoftmaxHead:
 def _fit(projected: SoftmaxHead, data: _Data, rows: NDArray[np.int64]) -> SoftmaxHead:
     head = copy.deepcopy(projected)
     return head.fit(data.x[rows], data.y[rows], len(data.names), sample_weight=data.weight[rows], keep_projection=True)
+
+
+@dataclass(frozen=True)
+class _CrossValidated:
+    """Out-of-fold logits of one way of fitting, their temperature, and the score that compares two ways."""
+
+    logits: NDArray[np.float64]
+    temperature: float
+    correct: int
+    log_loss: float
+    n: int
+
+    @classmethod
+    def of(cls, fit: Callable[[NDArray[np.int64]], SoftmaxHead], data: _Data) -> _CrossValidated:
+        logits = out_of_fold(lambda train, test: fit(train).logits(data.x[test]), data.y, folds=FOLDS)
+        temperature = TemperatureScaling().fit(logits, data.y).temperature_
+        p = softmax(logits / temperature)
+        picked = np.clip(p[np.arange(data.n), data.y], 1e-12, 1.0)
+        correct = int((p.argmax(axis=1) == data.y).sum())
+        return cls(logits, temperature, correct, float(-np.mean(np.log(picked))), data.n)
+
+    @property
+    def accuracy(self) -> float:
+        return self.correct / self.n
+
+    def beats(self, other: _CrossValidated) -> bool:
+        return (self.correct, -self.log_loss) > (other.correct, -other.log_loss)
+
+
+@dataclass
+class _PseudoLabels:
+    """The pool the unlabelled items lend pseudo-labels from: settled rows first (0..n−1), gold next (held
+    out), then unlabelled items; its k-NN graph is built once per training and shared by every fold."""
+
+    pool: NDArray[np.float32]
+    neighbours: NDArray[np.int64]
+    gold: NDArray[np.int64]
+    last_count: int = 0
+
+    @classmethod
+    def build(cls, projected: SoftmaxHead, data: _Data) -> _PseudoLabels | None:
+        if data.unlabelled.shape[0] == 0:
+            return None
+        room = max(0, PSEUDO_POOL - data.n - data.gold_x.shape[0])
+        unlabelled = data.unlabelled
+        if unlabelled.shape[0] > room:
+            keep = np.sort(np.random.default_rng(0).choice(unlabelled.shape[0], room, replace=False))
+            unlabelled = unlabelled[keep]
+        pool = np.vstack([data.x, data.gold_x, unlabelled])
+        gold = np.arange(data.n, data.n + data.gold_x.shape[0], dtype=np.int64)
+        return cls(pool, neighbour_graph(projected.transform(pool)), gold)
+
+    def refit(self, head: SoftmaxHead, data: _Data, rows: NDArray[np.int64]) -> SoftmaxHead:
+        result = refit_with_pseudo_labels(
+            head, self.pool, self.neighbours, rows, data.y[rows], len(data.names),
+            sample_weight=data.weight[rows], held_out=self.gold,
+        )  # fmt: skip
+        self.last_count = int(result.rows.size)
+        return result.head
 
 
 def _gold_scores(probabilities: NDArray[np.float64], labels: NDArray[np.int64]) -> dict[str, Any]:
@@ -321,18 +390,32 @@ def _train(
 ) -> TrainSummary:  # fmt: skip
     k = len(data.names)
     projected = _projection(data)
+    helper = _PseudoLabels.build(projected, data) if policy.pseudo_labels else None
 
-    def fit_predict(train: NDArray[np.int64], test: NDArray[np.int64]) -> NDArray[np.float64]:
-        return _fit(projected, data, train).logits(data.x[test])
+    def plain(rows: NDArray[np.int64]) -> SoftmaxHead:
+        return _fit(projected, data, rows)
 
-    oof_logits = out_of_fold(fit_predict, data.y, folds=FOLDS)
-    scaling = TemperatureScaling().fit(oof_logits, data.y)
-    temperature = scaling.temperature_
+    def helped(rows: NDArray[np.int64]) -> SoftmaxHead:
+        assert helper is not None
+        return helper.refit(_fit(projected, data, rows), data, rows)
+
+    # pseudo-labels help when answers are few and the unlabelled pool large; with few unlabelled items they can
+    # hurt, so cross-validation decides (both scored on the same folds, the deployed model is the better)
+    fit, cv = plain, _CrossValidated.of(plain, data)
+    semi: dict[str, Any] | None = None
+    if helper is not None:
+        with_pseudo = _CrossValidated.of(helped, data)
+        semi = {"used": with_pseudo.beats(cv), "accuracy_with": with_pseudo.accuracy, "accuracy_without": cv.accuracy}
+        if semi["used"]:
+            fit, cv = helped, with_pseudo
+    head = fit(np.arange(data.y.size))
+    if semi is not None and semi["used"]:
+        semi["pseudo_labels"] = helper.last_count if helper is not None else 0
+    oof_logits, temperature = cv.logits, cv.temperature
     oof = softmax(oof_logits / temperature)
     predicted = oof.argmax(axis=1)
     confidence = oof.max(axis=1)
     correct = predicted == data.y
-    head = _fit(projected, data, np.arange(data.y.size))
     gold_probabilities = softmax(head.logits(data.gold_x) / temperature)
     gold = _gold_scores(gold_probabilities, data.gold_y)
     # Judges of the thresholds: labels surer than the precision they certify (gold, reviewed, and consensus at
@@ -355,6 +438,7 @@ def _train(
             "folds": FOLDS,
         },
         "gold": gold,
+        "semi_supervised": semi,
         "per_class": {name: _recall(correct, data.y == c) for c, name in enumerate(data.names)},
     }
     better, comparison = _compare(db, blobs, active, data, metrics)

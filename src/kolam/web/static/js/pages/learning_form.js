@@ -9,7 +9,7 @@ const MASK = "********";
 // A new project's starting values (an existing one shows what GET /projects/{id} says, defaults included).
 const DEFAULTS = {
   backend: "builtin", external_url: null, external_token: null, retrain_after: 200, min_train_items: 30,
-  active_learning: "hybrid", route_confused: true,
+  active_learning: "cluster-margin", pseudo_labels: true, route_confused: true,
   auto_accept: { enabled: false, target_precision: 0.99, level: 0.95, audit_rate: 0.05, min_support: 50, pooled: true },
 };
 const BACKENDS = [
@@ -18,8 +18,9 @@ const BACKENDS = [
   ["none", "None: no model"],
 ];
 const STRATEGIES = [
-  ["hybrid", "hybrid: uncertain and diverse items first"],
+  ["cluster-margin", "cluster-margin: the least sure items, one per cluster, first"],
   ["margin", "margin: smallest gap between the two likeliest classes first"],
+  ["hybrid", "hybrid: uncertain items far from what is labelled first"],
   ["entropy", "entropy: most uncertain first"],
   ["random", "random"],
   ["off", "off: keep the imported priorities"],
@@ -62,6 +63,8 @@ export class LearningFields {
     this.token = h("input", { type: "password", name: "learning.external_token", value: l.external_token || "",
       autocomplete: "new-password", style: { width: "100%" }, dataset: { field: "learning.external_token" } });
     this.strategy = select("learning.active_learning", STRATEGIES, l.active_learning);
+    this.pseudoLabels = check("learning.pseudo_labels", l.pseudo_labels,
+      "Also learn from unlabelled items where the model and its neighbours agree (never from gold)");
     this.routeConfused = check("learning.route_confused", l.route_confused,
       "Ask one more annotator for items the model places between two often-confused classes");
     this.numbers = NUMBERS.map(([name, label, hint, kind, attrs]) => [name, label, hint, kind, number(`learning.${name}`, l[name], attrs)]);
@@ -81,7 +84,7 @@ export class LearningFields {
       field("Model", this.backend, "What pre-labels items and orders the queue."),
       this.external,
       field("Order of the queue", this.strategy, "Active learning: which open items people see first."),
-      h("div.checks", {}, this.routeConfused),
+      h("div.checks", {}, this.pseudoLabels, this.routeConfused),
       h("div.grid2", {}, this.numbers.map(([, label, hint, , control]) => field(label, control, hint))),
       h("h3", {}, "Auto-accept"),
       h("div.checks", {}, this.autoEnabled, this.pooled),
@@ -98,6 +101,7 @@ export class LearningFields {
       backend: this.backend.value,
       external_url: this.url.value.trim() || null,
       active_learning: this.strategy.value,
+      pseudo_labels: this.pseudoLabels.querySelector("input").checked,
       route_confused: this.routeConfused.querySelector("input").checked,
     };
     const token = this.token.value;

@@ -36,13 +36,22 @@ function metricRows(v) {
     ["Calibration (expected error)", cv && cv.ece_before != null
       ? `${pct(cv.ece_before)} → ${pct(cv.ece_after)}${cal ? ` after ${cal.method} scaling (T = ${num(cal.temperature, 2)})` : ""}`
       : "–"],
+    ["Pseudo-labels", pseudoLine(m.semi_supervised)],
     ["Learnt from", `${num(t.items)} settled items, ${num(t.gold_held_out)} gold held out` +
       (t.through_answer_id != null ? `, answers up to #${t.through_answer_id}` : "") + (t.encoder ? `; encoder ${t.encoder}` : "")],
     ["Trained", when(v.created_at) + (v.promoted_at ? `; active since ${when(v.promoted_at)}` : "")],
   ];
 }
 
-const ORDER = { hybrid: "uncertain and diverse items first", margin: "closest calls first", entropy: "most uncertain first",
+/** Whether the head also learnt from unlabelled items, and what cross-validation said of it. */
+function pseudoLine(semi) {
+  if (!semi) return "off (or nothing unlabelled to learn from)";
+  const scores = `cross-validated ${pct(semi.accuracy_with)} with, ${pct(semi.accuracy_without)} without`;
+  return semi.used ? `${num(semi.pseudo_labels)} unlabelled items where the model and its neighbours agree; ${scores}`
+    : `not used: ${scores}`;
+}
+
+const ORDER = { "cluster-margin": "the least sure items, one per cluster, first", hybrid: "uncertain and diverse items first", margin: "closest calls first", entropy: "most uncertain first",
   random: "random", off: "as imported" };
 
 /** The project's learning policy in one line (a manager changes it on the project's Edit page). */
