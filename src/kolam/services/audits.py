@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from kolam.learning.audits import audit_classes
 from kolam.learning.binomial import clopper_pearson_lower
 from kolam.services.model_versions import active_version
+from kolam.services.training_multilabel import WHOLE_ANSWER
 
 
 def record_audit(
@@ -25,11 +26,13 @@ def record_audit(
 ) -> dict[str, Any] | None:
     """Count one audit of an auto-accepted label on the active version's table; returns the class's new entry."""
     version = active_version(session, project_id)
-    labels = accepted_value.get("labels") or []
-    if version is None or not version.thresholds or len(labels) != 1:
+    if version is None or not version.thresholds:
         return None
     table = copy.deepcopy(version.thresholds)
-    entry = table.get("classes", {}).get(labels[0])
+    labels = accepted_value.get("labels") or []
+    # a multi-label version keeps one entry for whole label sets; a single-label one, one per class
+    key = WHOLE_ANSWER if WHOLE_ANSWER in table.get("classes", {}) else (labels[0] if len(labels) == 1 else None)
+    entry = table.get("classes", {}).get(key) if key is not None else None
     if entry is None:
         return None
     entry["audits"] = int(entry.get("audits", 0)) + 1

@@ -6,10 +6,11 @@ Run as a job after an import, after a promotion and on demand. For a class proje
 2. open tasks are re-prioritised by active learning (``kolam.learning.sampling``): by default a batch of the
    least sure items, one per cluster of the model's features (cluster-margin), above the rest by margin;
    before any model, a k-means cold start puts representatives of every cluster first;
-3. with auto-accept on, untouched open tasks whose prediction clears its class's threshold are settled by the
-   model alone (consensus status ``auto``, method ``model``); a stable random ``audit_rate`` of them is queued
-   for review (reason ``audit``); gold is never auto-accepted; items an earlier version settled alone that this
-   one would not accept go back to people (``bench_model_loop.py --revoke``: it is what kept precision at 99 %);
+3. with auto-accept on, untouched open tasks whose prediction clears its class's threshold (for multi-label
+   projects: the whole label set's threshold) are settled by the model alone (consensus status ``auto``,
+   method ``model``); a stable random ``audit_rate`` of them is queued for review (reason ``audit``); gold is
+   never auto-accepted; items an earlier version settled alone that this one would not accept go back to
+   people (``bench_model_loop.py --revoke``: it is what kept precision at 99 %);
 4. items the model places between two often-confused classes get one more annotator (``route_confused``).
 
 Every write is a short transaction over one chunk, re-checking the task's state under the write lock, so an
@@ -19,7 +20,6 @@ annotator who leased a task in the meantime keeps it.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any, cast
 
@@ -37,6 +37,7 @@ from kolam.services.consensus import in_sample, posterior_dict
 from kolam.services.embeddings import encoder_name, ensure_embeddings, load_embeddings
 from kolam.services.learning_settings import LearningSettings, stored_learning
 from kolam.services.model_versions import active_version, load_arrays
+from kolam.services.training_multilabel import WHOLE_ANSWER, label_sets
 from kolam.store.blobs import BlobStore
 from kolam.store.db import Database
 from kolam.store.tables import Consensus, Prediction, Project, Task
@@ -176,28 +177,34 @@ def _write_priorities(db: Database, tasks: _Tasks, new: NDArray[np.int64]) -> in
     return int(changed.size)
 
 
-def _values(
-    names: list[str], probabilities: NDArray[np.float64], multi: bool
-) -> tuple[list[dict[str, Any]], NDArray[np.float64]]:
-    """Each item's predicted answer and the probability that it is right as a whole. Multi-label: every class
-    at ≥ 0.5 (the likeliest if none is), right when every class decision is (taken as independent)."""
+@dataclass(frozen=True)
+class _Answers:
+    """What the model would answer for each item, how sure it is of the whole answer, and which entry of the
+    version's auto-accept table judges it (the top class; the one whole-label-set entry for multi-label)."""
+
+    values: list[dict[str, Any]]
+    confidence: NDArray[np.float64]
+    entry: NDArray[np.int64]
+    entries: list[str]
+
+
+def _answers(names: list[str], probabilities: NDArray[np.float64], multi: bool) -> _Answers:
+    if multi:
+        chosen, sure = label_sets(probabilities)
+        values = [{"labels": [names[c] for c in np.flatnonzero(row)]} for row in chosen]
+        return _Answers(values, sure, np.zeros(sure.size, dtype=np.int64), [WHOLE_ANSWER])
     top = probabilities.argmax(axis=1)
-    if not multi:
-        return [{"labels": [names[t]]} for t in top], probabilities[np.arange(top.size), top]
-    chosen = probabilities >= 0.5
-    chosen[np.arange(top.size), top] |= ~chosen.any(axis=1)
-    sure = np.prod(np.where(chosen, probabilities, 1.0 - probabilities), axis=1)
-    return [{"labels": [names[c] for c in np.flatnonzero(row)]} for row in chosen], sure
+    values = [{"labels": [names[t]]} for t in top]
+    return _Answers(values, probabilities[np.arange(top.size), top], top.astype(np.int64), names)
 
 
 def _write_predictions(
     db: Database, project_id: int, version: ModelVersion, ids: NDArray[np.int64], probabilities: NDArray[np.float64],
-    multi: bool,
-) -> NDArray[np.float64]:  # fmt: skip
-    """Replace the model's predictions of these items; returns each item's confidence in its prediction."""
+    answers: _Answers,
+) -> None:  # fmt: skip
+    """Replace the model's predictions of these items."""
     names = list(version.classes)
     label = f"v{version.version}"
-    values, confidence = _values(names, probabilities, multi)
     now = utcnow()
     for start in range(0, ids.size, CHUNK):
         part = range(start, min(start + CHUNK, ids.size))
@@ -210,43 +217,36 @@ def _write_predictions(
                 session, _predictions,
                 [
                     {"project_id": project_id, "task_id": int(ids[i]), "model_version": label, "model_id": version.id,
-                     "value": values[i], "confidence": round(float(confidence[i]), 6),
+                     "value": answers.values[i], "confidence": round(float(answers.confidence[i]), 6),
                      "distribution": posterior_dict(names, probabilities[i]), "created_at": now}
                     for i in part
                 ],
             )  # fmt: skip
             session.commit()
-    return confidence
 
 
-def accepts(
-    thresholds: dict[str, Any] | None, names: Sequence[str], probabilities: NDArray[np.float64]
-) -> NDArray[np.bool_]:
-    """Which rows the stored auto-accept table lets the model settle alone (class enabled, confidence ≥ its
+def accepts(thresholds: dict[str, Any] | None, answers: _Answers) -> NDArray[np.bool_]:
+    """Which rows the stored auto-accept table lets the model settle alone (entry enabled, confidence ≥ its
     threshold)."""
-    result = np.zeros(probabilities.shape[0], dtype=bool)
+    result = np.zeros(answers.confidence.size, dtype=bool)
     if not thresholds:
         return result
-    cut = np.full(len(names), np.inf)
-    for c, name in enumerate(names):
+    cut = np.full(len(answers.entries), np.inf)
+    for c, name in enumerate(answers.entries):
         entry = thresholds.get("classes", {}).get(name)
         if entry and entry.get("enabled") and entry.get("threshold") is not None:
             cut[c] = float(entry["threshold"])
-    top = probabilities.argmax(axis=1)
-    result[:] = probabilities[np.arange(top.size), top] >= cut[top]
+    result[:] = answers.confidence >= cut[answers.entry]
     return result
 
 
 def _auto_accept(
     db: Database, project_id: int, version: ModelVersion, tasks: _Tasks, probabilities: NDArray[np.float64],
-    policy: LearningSettings,
+    answers: _Answers, policy: LearningSettings,
 ) -> tuple[int, int]:  # fmt: skip
     names = list(version.classes)
-    chosen = np.flatnonzero(
-        accepts(version.thresholds, names, probabilities) & tasks.open & tasks.untouched & ~tasks.gold
-    )
+    chosen = np.flatnonzero(accepts(version.thresholds, answers) & tasks.open & tasks.untouched & ~tasks.gold)
     accepted = audits = 0
-    top = probabilities.argmax(axis=1)
     rate = policy.auto_accept.audit_rate
     for start in range(0, chosen.size, CHUNK):
         part = chosen[start : start + CHUNK]
@@ -268,8 +268,8 @@ def _auto_accept(
                 audit = in_sample(task_id, rate, salt="audit")
                 audits += audit
                 rows.append(
-                    {"task_id": task_id, "project_id": project_id, "value": {"labels": [names[top[i]]]},
-                     "confidence": float(probabilities[i, top[i]]), "method": "model", "status": "auto",
+                    {"task_id": task_id, "project_id": project_id, "value": answers.values[i],
+                     "confidence": float(answers.confidence[i]), "method": "model", "status": "auto",
                      "answers": 0, "posterior": posterior_dict(names, probabilities[i]),
                      "review_state": "queued" if audit else "none", "review_reason": "audit" if audit else None,
                      "updated_at": now}
@@ -280,9 +280,7 @@ def _auto_accept(
     return accepted, audits
 
 
-def _revoke(
-    db: Database, project_id: int, version: ModelVersion, ids: NDArray[np.int64], probabilities: NDArray[np.float64]
-) -> int:
+def _revoke(db: Database, project_id: int, version: ModelVersion, ids: NDArray[np.int64], answers: _Answers) -> int:
     """Give back to people the items an earlier version settled alone that this one would not accept (its
     threshold moved, or audits switched the class off): a label is only as good as the model that stands by it.
     Audited items (reviewed) are people's now and stay."""
@@ -296,7 +294,7 @@ def _revoke(
         )
     if not auto:
         return 0
-    keep = accepts(version.thresholds, list(version.classes), probabilities)
+    keep = accepts(version.thresholds, answers)
     gone = [int(i) for i, ok in zip(ids, keep, strict=True) if int(i) in auto and not ok]
     for start in range(0, len(gone), CHUNK):
         part = gone[start : start + CHUNK]
@@ -386,16 +384,19 @@ def _predict_and_order(
         return PrelabelSummary(project_id, None, prioritised=moved, reason="no model yet: cold-start order")
     probabilities, multi, features = _probabilities(blobs, version, x)
     summary = PrelabelSummary(project_id, f"v{version.version}")
-    confidence = _write_predictions(db, project_id, version, ids, probabilities, multi)
+    answers = _answers(list(version.classes), probabilities, multi)
+    _write_predictions(db, project_id, version, ids, probabilities, answers)
     summary.predicted = int(ids.size)
     # the queue orders by how sure the model is of its whole answer (for multi-label: of every class decision)
-    sure = probabilities if not multi else np.stack([confidence, 1.0 - confidence], axis=1)
+    sure = probabilities if not multi else np.stack([answers.confidence, 1.0 - answers.confidence], axis=1)
     order = _queue_order(policy.active_learning, sure, features, tasks)
     if order is not None:
         summary.prioritised = _write_priorities(db, tasks, order)
-    if policy.auto_accept.enabled and version.thresholds:  # multi-label versions carry none
-        summary.revoked = _revoke(db, project_id, version, ids, probabilities)
-        summary.auto_accepted, summary.audits = _auto_accept(db, project_id, version, tasks, probabilities, policy)
+    if policy.auto_accept.enabled and version.thresholds:
+        summary.revoked = _revoke(db, project_id, version, ids, answers)
+        summary.auto_accepted, summary.audits = _auto_accept(
+            db, project_id, version, tasks, probabilities, answers, policy
+        )
     if policy.route_confused:
         summary.routed = _route_confused(db, version, tasks, probabilities)
     return summary

@@ -380,7 +380,7 @@ def train_project(db: Database, blobs: BlobStore, project_id: int) -> TrainSumma
         if data.multi:
             from kolam.services.training_multilabel import train_multilabel
 
-            return train_multilabel(db, blobs, project_id, org_id, encoder, active, data)
+            return train_multilabel(db, blobs, project_id, org_id, encoder, policy, active, data)
         return _train(db, blobs, project_id, org_id, encoder, policy, active, data)
 
 
