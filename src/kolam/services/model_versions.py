@@ -137,7 +137,10 @@ def promote_by_hand(session: Session, actor: Actor, project_id: int, version: in
     )
     if row is None:
         raise NotFound(f"project {project_id} has no model version {version}", field="version")
-    if row.status == "failed" or row.artifact_key is None:
+    # a trained head is an artifact; a packaged model needs none (its learnt box corrections, if any, are rules
+    # in the training record), so rolling back to the detector as it comes is allowed
+    usable = row.artifact_key is not None or "packaged" in (row.training or {})
+    if row.status == "failed" or not usable:
         raise Conflict(f"version {version} has no trained model to activate", field="version")
     if row.status != "active":
         promote(session, row)

@@ -2,7 +2,10 @@
 models without a trained head: packaged box and speech models, and the client's own model server.
 
 - Box projects: NanoDet-m (COCO) proposes boxes; COCO classes that match a project label are named, the rest
-  come as unlabelled boxes for the annotator to name.
+  come as unlabelled boxes for the annotator to name. Once the project's corrections were learnt
+  (``box_training``), the active version's training holds them: learnt labels replace the synonyms, and a
+  class's boxes under the score where people deleted most of them are no longer offered; a class people name
+  in several ways is named by a head on its boxes' image features, when one was learnt.
 - Transcription projects: Whisper base writes a draft with segment times, in the item's language (its
   ``meta.language`` when it is one of the project's languages, else the project's first).
 - External backend (any kind): the Label Studio-compatible server at ``learning.external_url`` predicts; it
@@ -23,9 +26,11 @@ import sqlalchemy as sa
 
 from kolam.errors import KolamError
 from kolam.labels.schema import ImageBoxesSchema, LabelSchemaDef, TranscriptionSchema
+from kolam.learning.box_corrections import BoxCorrections, name_boxes, offered
 from kolam.models import builtin
 from kolam.models.base import ItemPrediction, ModelItem
 from kolam.services import media_links
+from kolam.services.box_training import CropNamer, crop_namer, learnt_corrections
 from kolam.services.embeddings import encoder_name
 from kolam.services.learning_settings import LearningSettings, stored_learning
 from kolam.services.model_versions import active_version, add_version, promote
@@ -119,11 +124,15 @@ def _run(
     return summary
 
 
-def _boxes(schema: ImageBoxesSchema) -> Callable[[list[ModelItem]], list[ItemPrediction]]:
+def _boxes(
+    schema: ImageBoxesSchema, corrections: BoxCorrections | None = None, namer: CropNamer | None = None
+) -> Callable[[list[ModelItem]], list[ItemPrediction]]:
     from kolam.models.coco import project_mapping
 
     detector = builtin.detector()
-    mapping = project_mapping(schema.label_names())
+    labels = schema.label_names()
+    mapping = project_mapping(labels)
+    learnt = corrections or BoxCorrections()
 
     def predict(items: list[ModelItem]) -> list[ItemPrediction]:
         out = []
@@ -133,11 +142,11 @@ def _boxes(schema: ImageBoxesSchema) -> Callable[[list[ModelItem]], list[ItemPre
                 found = detector.detect([item.data])[0]
             except KolamError:
                 continue  # an unreadable image gets no proposal; the annotator draws from scratch
-            boxes = [
-                {"x": b["x"], "y": b["y"], "w": b["w"], "h": b["h"], "label": mapping.get(b["coco"])}
-                for b in found[: schema.max_boxes]
-            ]
-            score = min((b["score"] for b in found), default=None)
+            shown = offered(learnt, found)[: schema.max_boxes]
+            score = min((float(b["score"]) for b in shown), default=None)
+            boxes = name_boxes(learnt, shown, mapping, labels)
+            if namer is not None:
+                namer.rename(item.data, shown, boxes, labels)
             out.append(ItemPrediction(item.item_id, {"boxes": boxes}, confidence=score))
         return out
 
@@ -167,12 +176,16 @@ def prelabel_packaged(
 ) -> PrelabelSummary:
     """Boxes from the COCO detector or draft transcripts from Whisper for every item without one."""
     if isinstance(schema, ImageBoxesSchema):
-        name, predict = builtin.DETECTOR, _boxes(schema)
+        name = builtin.DETECTOR
+        builtin.detector()  # without the ml extra this fails before a version row is made
+        version = _version(db, project_id, f"builtin:{name}", name)
+        corrections = learnt_corrections(version)
+        predict = _boxes(schema, corrections, crop_namer(blobs, version, corrections))
     elif isinstance(schema, TranscriptionSchema):
         name, predict = builtin.TRANSCRIBER, _drafts(schema, models_dir)
+        version = _version(db, project_id, f"builtin:{name}", name)
     else:
         return PrelabelSummary(project_id, None, reason="class projects use the trained head")
-    version = _version(db, project_id, f"builtin:{name}", name)
     return _run(db, blobs, project_id, version, name, predict, PrelabelSummary(project_id, name))
 
 

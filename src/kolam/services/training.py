@@ -335,7 +335,8 @@ def should_retrain(db: Database, project_id: int) -> bool:
         if project is None:
             return False
         policy = stored_learning(project.learning)
-        if policy.backend == "none" or (policy.backend == "builtin" and encoder_name(project.kind) is None):
+        learns = encoder_name(project.kind) is not None or project.kind == "image_boxes"
+        if policy.backend == "none" or (policy.backend == "builtin" and not learns):
             return False
         settled = session.scalar(
             sa.select(sa.func.count())
@@ -343,7 +344,8 @@ def should_retrain(db: Database, project_id: int) -> bool:
             .where(Consensus.project_id == project_id, Consensus.status.in_(SETTLED))
         )
         trainings = session.scalars(sa.select(ModelVersion.training).where(ModelVersion.project_id == project_id)).all()
-    last = max((int(t.get("items", 0)) for t in trainings), default=None)
+    # a packaged model's version (made on first pre-label, trained on nothing) has no item count
+    last = max((int(t["items"]) for t in trainings if "items" in t), default=None)
     if last is None:
         return int(settled or 0) >= policy.min_train_items
     return int(settled or 0) - last >= policy.retrain_after
@@ -362,6 +364,10 @@ def train_project(db: Database, blobs: BlobStore, project_id: int) -> TrainSumma
             session.expunge(active)
     if policy.backend != "builtin":
         return TrainSummary(project_id, "skipped", f"the project's model backend is {policy.backend}")
+    if kind == "image_boxes":  # the packaged detector learns its corrections (imported here: it imports this)
+        from kolam.services.box_training import train_boxes
+
+        return train_boxes(db, blobs, project_id)
     encoder = encoder_name(kind)
     if encoder is None:
         return TrainSummary(project_id, "skipped", f"{kind} projects use packaged models without training")
