@@ -113,6 +113,8 @@ def test_settled_answers_train_a_model_that_prelabels_orders_and_auto_accepts(
         assert version is not None and version.status == "active" and version.version == 1
         assert len(version.confusion or []) == len(CLASSES)
         assert version.calibration and version.calibration["temperature"] > 0
+        # 30 gold items are fewer than min_support (50): the out-of-fold predictions calibrate
+        assert version.calibration["fitted_on"] == "out-of-fold"
 
     result = prelabel.prelabel_project(db, factory.blobs, project.id)
     assert result.model == "v1" and result.predicted == N_ITEMS and result.auto_accepted == 0
@@ -151,6 +153,10 @@ def test_auto_accept_settles_sure_items_never_gold_and_audits_switch_a_class_off
     _label_some(db, factory, project, truth, 120)
     resolve.resolve_project(db, project.id)
     assert training.train_project(db, factory.blobs, project.id).status == "active"
+    with db.read() as s:
+        calibration = s.scalar(sa.select(ModelVersion.calibration).where(ModelVersion.project_id == project.id))
+    # gold (20 ≥ min_support 10), which the model neither picked nor trained on, calibrates it
+    assert calibration is not None and calibration["fitted_on"] == "gold"
     result = prelabel.prelabel_project(db, factory.blobs, project.id)
     assert result.auto_accepted > 0
     with db.read() as s:
