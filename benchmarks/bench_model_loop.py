@@ -93,6 +93,8 @@ class Settings:
     min_support: int
     revoke: bool
     pseudo_labels: bool = False
+    accept_when_due: bool = False
+    revoke_below_threshold: bool = True
 
 
 def crowd_posteriors(
@@ -224,11 +226,17 @@ def run_loop(x: np.ndarray, crowd: Crowd, s: Settings, seed: int) -> dict[str, A
             # above its threshold (or in a class the audits switched off) goes back to people
             provisional = np.flatnonzero(loop.auto & ~loop.audit & s.revoke)
             again = p_model[provisional].argmax(axis=1)
-            keep = table.accepts(p_model[provisional].max(axis=1), again) & ~off[again]
+            keep = ~off[again]
+            if s.revoke_below_threshold:  # also when today's confidence is under today's threshold
+                keep &= table.accepts(p_model[provisional].max(axis=1), again)
+            else:  # only when the model changed its label
+                keep &= again == loop.auto_label[provisional]
             loop.auto_label[provisional] = again
             loop.auto[provisional[~keep]] = False
             revoked += int((~keep).sum())
             candidates = np.flatnonzero(loop.open)
+            if s.accept_when_due:  # only the items the queue would hand to people next, judged by today's model
+                candidates = candidates[np.argsort(-margin(p_model[candidates]), kind="stable")[: s.batch]]
             predicted = p_model[candidates].argmax(axis=1)
             ok = table.accepts(p_model[candidates].max(axis=1), predicted) & ~off[predicted]
             new = candidates[ok]
@@ -252,7 +260,7 @@ def run_loop(x: np.ndarray, crowd: Crowd, s: Settings, seed: int) -> dict[str, A
             break
         if open_items.size == 0:
             continue
-        take = min(s.batch, open_items.size)
+        take = min(s.batch - (accepted_now if s.accept_when_due else 0), open_items.size)
         n_random = min(take, round(s.random_share * take))
         randoms = rng.choice(open_items, n_random, replace=False)
         rest = np.setdiff1d(open_items, randoms)
@@ -313,6 +321,18 @@ def main() -> None:
         "--revoke", action="store_true", help="re-predict auto-accepted items each round; send the unsure back"
     )
     parser.add_argument(
+        "--revoke-on",
+        choices=("threshold", "change"),
+        default="threshold",
+        help="with --revoke, give back an auto-accepted item when today's model is under its threshold (or its "
+        "class is off), or only when the model changed its label (or its class is off)",
+    )
+    parser.add_argument(
+        "--accept-when-due",
+        action="store_true",
+        help="auto-accept an item only when the queue reaches it (by margin, sure items come last), not at once",
+    )
+    parser.add_argument(
         "--pseudo-labels", action="store_true", help="refit each head with agreeing pseudo-labels (as the service)"
     )
     parser.add_argument("--item-difficulty", type=float, default=2.0)
@@ -337,6 +357,8 @@ def main() -> None:
         min_support=args.min_support,
         revoke=args.revoke,
         pseudo_labels=args.pseudo_labels,
+        accept_when_due=args.accept_when_due,
+        revoke_below_threshold=args.revoke_on == "threshold",
     )
     t0 = time.perf_counter()
     result = run_loop(x, crowd, settings, args.seed)
