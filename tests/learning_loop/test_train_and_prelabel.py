@@ -323,3 +323,8 @@ def test_cluster_margin_lifts_a_batch_of_unsure_items_one_per_clump_above_the_ma
     assert np.corrcoef(order[rest], margin[rest])[0, 1] > 0.99
     plain = prelabel._queue_order("margin", p, x, tasks)
     assert plain is not None and plain.max() <= prelabel.sampling.PRIORITY_LEVELS
+    # before any model: at least one batch of cluster representatives (2 % of 2,000 would be only 40)
+    cold = prelabel._queue_order("cluster-margin", None, x, tasks)
+    assert cold is not None
+    picked = np.flatnonzero(cold > prelabel.sampling.PRIORITY_LEVELS)
+    assert picked.size == prelabel.DIVERSE_BATCH and set(clump[picked].tolist()) == set(range(8))

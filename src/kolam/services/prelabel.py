@@ -133,7 +133,8 @@ def _queue_order(
     result = tasks.priority.copy()
     rows = np.flatnonzero(target)
     if probabilities is None:  # cold start: representatives of the data's clusters first
-        k = min(n_open, max(1, min(COLD_START_MAX, int(COLD_START_SHARE * n_open))))
+        # at least one batch of representatives, so the first batch people label is all cluster picks
+        k = min(n_open, max(DIVERSE_BATCH, min(COLD_START_MAX, int(COLD_START_SHARE * n_open))))
         picks = sampling.cold_start(x[rows], k, seed=0)
         result[rows] = 0
         result[rows[picks]] = sampling.PRIORITY_LEVELS + 1
