@@ -95,6 +95,7 @@ class Settings:
     pseudo_labels: bool = False
     accept_when_due: bool = False
     revoke_below_threshold: bool = True
+    audit_window: int = 0
 
 
 def crowd_posteriors(
@@ -166,7 +167,7 @@ def run_loop(x: np.ndarray, crowd: Crowd, s: Settings, seed: int) -> dict[str, A
     loop = Loop(n, np.asarray(rng.random(n) < s.gold_share))  # labelled by an expert first: one human answer each
     # the audit sample is a stable property of an item, as in the service (``consensus.in_sample``): an item
     # revoked and accepted again is audited only if it was in the sample the first time
-    in_audit_sample = rng.random(n) < s.audit_rate
+    in_audit_sample: np.ndarray = np.asarray(rng.random(n) < s.audit_rate)
     pca = SoftmaxHead(n_components=s.components, c=s.c, seed=seed).fit_projection(x)
     z = pca.transform(x)  # projected once; the heads below learn on z (their own projection is the identity)
     base = SoftmaxHead(c=s.c).fit_projection(z)
@@ -174,6 +175,7 @@ def run_loop(x: np.ndarray, crowd: Crowd, s: Settings, seed: int) -> dict[str, A
     first = cold_start(z.astype(np.float32), s.batch, seed=seed)
     loop.counts[first] = 1
     off = np.zeros(K, dtype=bool)
+    audited_in = np.zeros(n, dtype=np.int64)  # the round whose version accepted (and so was audited on) an item
     rounds, log = 0, []
     p_model: np.ndarray | None = None
     settled = np.zeros(n, dtype=bool)
@@ -208,8 +210,10 @@ def run_loop(x: np.ndarray, crowd: Crowd, s: Settings, seed: int) -> dict[str, A
         decisions[crowd_settled] = crowd_only[crowd_settled]
         # audits: a reviewer confirms or corrects the model's label (one human answer each)
         checked = np.flatnonzero(loop.audit)
+        if s.audit_window:  # only audits of what the last few versions accepted judge today's; a class comes back
+            checked = checked[audited_in[checked] > rounds - 1 - s.audit_window]
         report = audit_classes(loop.auto_label[checked], truth[checked] == loop.auto_label[checked], K, target=s.target)
-        off |= report.below_target
+        off = report.below_target if s.audit_window else off | report.below_target
         # thresholds from the calibration slice: the model (out-of-fold) against people alone
         accepted_now = 0
         if cal.size >= s.min_support:
@@ -243,6 +247,7 @@ def run_loop(x: np.ndarray, crowd: Crowd, s: Settings, seed: int) -> dict[str, A
             loop.auto[new], loop.auto_label[new] = True, predicted[ok]
             audited = new[in_audit_sample[new]]
             loop.audit[audited] = True
+            audited_in[audited] = rounds
             accepted_now = new.size
         open_items = np.flatnonzero(loop.open)
         # further answers wait until the first pass is over: the model prior is then at its strongest, and
@@ -321,6 +326,12 @@ def main() -> None:
         "--revoke", action="store_true", help="re-predict auto-accepted items each round; send the unsure back"
     )
     parser.add_argument(
+        "--audit-window",
+        type=int,
+        default=0,
+        help="switch a class off on the audits of the last N rounds' accepts only (0: all audits, off for good)",
+    )
+    parser.add_argument(
         "--revoke-on",
         choices=("threshold", "change"),
         default="threshold",
@@ -359,6 +370,7 @@ def main() -> None:
         pseudo_labels=args.pseudo_labels,
         accept_when_due=args.accept_when_due,
         revoke_below_threshold=args.revoke_on == "threshold",
+        audit_window=args.audit_window,
     )
     t0 = time.perf_counter()
     result = run_loop(x, crowd, settings, args.seed)

@@ -192,6 +192,16 @@ def test_auto_accept_settles_sure_items_never_gold_and_audits_switch_a_class_off
     assert after["pooled_threshold"] is not None
     assert entry["enabled"] == (entry["upper_bound"] >= after["target"])
     assert reopened == "open"  # a rejected label goes back to people
+    # a retrain starts with the audits of the versions before it (a window), not from nothing
+    training.train_project(db, factory.blobs, project.id)
+    with db.read() as s:
+        newest = s.scalars(
+            sa.select(ModelVersion).where(ModelVersion.project_id == project.id).order_by(ModelVersion.version.desc())
+        ).first()
+    assert newest is not None and newest.version == 2 and newest.thresholds is not None
+    carried = newest.thresholds["classes"][wrong]
+    assert (carried["audits"], carried["audits_carried"], carried["audits_correct_carried"]) == (0, len(rejected), 0)
+    assert carried["enabled"] == (carried["upper_bound"] >= newest.thresholds["target"])
     if by_class[wrong] < 4:  # four audits, all wrong, are what show a class below 0.6 at 95 %
         return
     assert entry["enabled"] is False

@@ -472,6 +472,10 @@ def record_version(
     key = save_arrays(blobs, org_id, {**arrays, "temperature": np.array(temperature)})
     gold_n = int(data.gold_y.shape[0])
     with db.write() as session:
+        if thresholds is not None:
+            from kolam.services.audits import carry_recent_audits  # audits imports the multi-label trainer
+
+            thresholds = carry_recent_audits(session, project_id, thresholds)
         row = add_version(
             session, project_id, f"builtin:{encoder}", classes=data.names,
             training={"items": data.n, "gold_held_out": gold_n, "through_answer_id": data.last_answer_id,

@@ -146,6 +146,15 @@ function verdictWords(verdicts) {
   return list.length ? list.map(([k, n]) => `${k} ${n}`).join(", ") : "none yet";
 }
 
+/** Confirmed / audited, this version's own audits and those carried from the versions before it. */
+function auditCell(c) {
+  const carried = c.audits_carried || 0;
+  const all = (c.audits || 0) + carried;
+  if (!all) return "–";
+  const words = `${num((c.audits_correct || 0) + (c.audits_correct_carried || 0))} / ${num(all)}`;
+  return carried ? `${words} (${num(carried)} from earlier versions)` : words;
+}
+
 /** Auto-accept: the policy's target, what it settled, the audits, and per class its threshold and evidence. */
 export function autoAcceptSection(auto, rule = {}) {
   const level = pct(rule.level ?? 0.95, 0);
@@ -173,7 +182,7 @@ export function autoAcceptSection(auto, rule = {}) {
               h("td.num", {}, c.threshold == null ? "–" : pct(c.threshold)),
               h("td.num", {}, `${num(c.correct)} of ${num(c.support)} (${num(c.predicted)} predicted as it)`),
               h("td.num", {}, c.lower_bound == null ? "–" : `${pct(c.lower_bound)} ${meets ? "(meets it)" : "(below)"}`),
-              h("td.num", {}, c.audits ? `${num(c.audits_correct)} / ${num(c.audits)}` : "–"),
+              h("td.num", {}, auditCell(c)),
               h("td", {}, h(c.enabled ? "strong.on" : "span.off", {}, c.enabled ? "on" : "off")));
           })))
       : h("p.muted", {}, "No thresholds yet: they are set when a version is trained."));
