@@ -32,13 +32,12 @@ from kolam.learning import one_blas_thread
 from kolam.learning.auto_accept import auto_accept_thresholds
 from kolam.learning.binomial import clopper_pearson_lower
 from kolam.learning.calibration import TemperatureScaling, expected_calibration_error, softmax
-from kolam.learning.crossfit import out_of_fold
 from kolam.learning.heads import SoftmaxHead
-from kolam.learning.semi_supervised import neighbour_graph, refit_with_pseudo_labels
 from kolam.services.embeddings import encoder_name, ensure_embeddings, load_embeddings
 from kolam.services.learning_settings import LearningSettings, stored_learning
 from kolam.services.model_versions import active_version, add_version, load_arrays, promote, save_arrays
 from kolam.services.projects import current_schema
+from kolam.services.training_semi import CrossValidated, PseudoLabels
 from kolam.store.blobs import BlobStore
 from kolam.store.db import Database
 from kolam.store.tables import Annotation, Consensus, GoldAnswer, Project
@@ -53,9 +52,6 @@ COMPONENTS = 256
 """Whitened PCA directions the head sees (fitted once on every embedding, labelled or not): 1,280 features
 made training slow and no better on Fashion-MNIST."""
 UNLABELLED_FOR_PROJECTION = 20_000
-PSEUDO_POOL = 100_000
-"""Most items in the k-NN graph for pseudo-labels (a seeded sample of the unlabelled beyond): the search is
-brute force, O(n²) — about a minute at 60,000 items on two cores."""
 
 
 @dataclass
@@ -175,65 +171,6 @@ def _projection(data: _Data) -> SoftmaxHead:
 def _fit(projected: SoftmaxHead, data: _Data, rows: NDArray[np.int64]) -> SoftmaxHead:
     head = copy.deepcopy(projected)
     return head.fit(data.x[rows], data.y[rows], len(data.names), sample_weight=data.weight[rows], keep_projection=True)
-
-
-@dataclass(frozen=True)
-class _CrossValidated:
-    """Out-of-fold logits of one way of fitting, their temperature, and the score that compares two ways."""
-
-    logits: NDArray[np.float64]
-    temperature: float
-    correct: int
-    log_loss: float
-    n: int
-
-    @classmethod
-    def of(cls, fit: Callable[[NDArray[np.int64]], SoftmaxHead], data: _Data) -> _CrossValidated:
-        logits = out_of_fold(lambda train, test: fit(train).logits(data.x[test]), data.y, folds=FOLDS)
-        temperature = TemperatureScaling().fit(logits, data.y).temperature_
-        p = softmax(logits / temperature)
-        picked = np.clip(p[np.arange(data.n), data.y], 1e-12, 1.0)
-        correct = int((p.argmax(axis=1) == data.y).sum())
-        return cls(logits, temperature, correct, float(-np.mean(np.log(picked))), data.n)
-
-    @property
-    def accuracy(self) -> float:
-        return self.correct / self.n
-
-    def beats(self, other: _CrossValidated) -> bool:
-        return (self.correct, -self.log_loss) > (other.correct, -other.log_loss)
-
-
-@dataclass
-class _PseudoLabels:
-    """The pool the unlabelled items lend pseudo-labels from: settled rows first (0..n−1), gold next (held
-    out), then unlabelled items; its k-NN graph is built once per training and shared by every fold."""
-
-    pool: NDArray[np.float32]
-    neighbours: NDArray[np.int64]
-    gold: NDArray[np.int64]
-    last_count: int = 0
-
-    @classmethod
-    def build(cls, projected: SoftmaxHead, data: _Data) -> _PseudoLabels | None:
-        if data.unlabelled.shape[0] == 0:
-            return None
-        room = max(0, PSEUDO_POOL - data.n - data.gold_x.shape[0])
-        unlabelled = data.unlabelled
-        if unlabelled.shape[0] > room:
-            keep = np.sort(np.random.default_rng(0).choice(unlabelled.shape[0], room, replace=False))
-            unlabelled = unlabelled[keep]
-        pool = np.vstack([data.x, data.gold_x, unlabelled])
-        gold = np.arange(data.n, data.n + data.gold_x.shape[0], dtype=np.int64)
-        return cls(pool, neighbour_graph(projected.transform(pool)), gold)
-
-    def refit(self, head: SoftmaxHead, data: _Data, rows: NDArray[np.int64]) -> SoftmaxHead:
-        result = refit_with_pseudo_labels(
-            head, self.pool, self.neighbours, rows, data.y[rows], len(data.names),
-            sample_weight=data.weight[rows], held_out=self.gold,
-        )  # fmt: skip
-        self.last_count = int(result.rows.size)
-        return result.head
 
 
 def _gold_scores(probabilities: NDArray[np.float64], labels: NDArray[np.int64]) -> dict[str, Any]:
@@ -396,7 +333,7 @@ def _train(
 ) -> TrainSummary:  # fmt: skip
     k = len(data.names)
     projected = _projection(data)
-    helper = _PseudoLabels.build(projected, data) if policy.pseudo_labels else None
+    helper = PseudoLabels.build(projected, data) if policy.pseudo_labels else None
 
     def plain(rows: NDArray[np.int64]) -> SoftmaxHead:
         return _fit(projected, data, rows)
@@ -407,10 +344,10 @@ def _train(
 
     # pseudo-labels help when answers are few and the unlabelled pool large; with few unlabelled items they can
     # hurt, so cross-validation decides (both scored on the same folds, the deployed model is the better)
-    fit, cv = plain, _CrossValidated.of(plain, data)
+    fit, cv = plain, CrossValidated.of(plain, data, FOLDS)
     semi: dict[str, Any] | None = None
     if helper is not None:
-        with_pseudo = _CrossValidated.of(helped, data)
+        with_pseudo = CrossValidated.of(helped, data, FOLDS)
         semi = {"used": with_pseudo.beats(cv), "accuracy_with": with_pseudo.accuracy, "accuracy_without": cv.accuracy}
         if semi["used"]:
             fit, cv = helped, with_pseudo
