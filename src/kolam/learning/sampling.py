@@ -180,20 +180,9 @@ def hybrid(
     ``seed`` is accepted for a uniform interface; ties in margin go to the lowest index, so it is unused today.
     """
     del seed  # deterministic: ties broken by index
-    scores = margin(probabilities)
-    x = _embeddings(embeddings)
-    n = x.shape[0]
-    if scores.shape[0] != n:
-        raise ValueError(f"probabilities and embeddings must have the same rows, got {scores.shape[0]} and {n}")
-    if candidates_factor < 1:
-        raise ValueError(f"candidates_factor must be at least 1, got {candidates_factor}")
-    labelled = _already(already, n)
-    _check_k(k, n - labelled.size)
+    x, candidates, labelled = _uncertain(probabilities, embeddings, k, already, candidates_factor)
     if k == 0:
         return np.zeros(0, dtype=np.int64)
-    open_items = np.setdiff1d(np.arange(n), labelled)
-    order = np.lexsort((open_items, -scores[open_items]))  # margin high to low, then index
-    candidates = open_items[order[: min(open_items.size, candidates_factor * k)]]
     pool = np.concatenate([candidates, labelled])
     local_labelled = np.arange(candidates.size, pool.size)
     first = 0 if labelled.size == 0 else None
@@ -219,6 +208,18 @@ def cluster_margin(
     the features the head sees (e.g. its leading whitened principal components), so distances mean what they
     mean to the model. Returns ``k`` distinct indices, none in ``already``.
     """
+    x, candidates, _ = _uncertain(probabilities, embeddings, k, already, candidates_factor)
+    if k == 0:
+        return np.zeros(0, dtype=np.int64)
+    result: IntArray = candidates[cold_start(x[candidates], k, seed=seed)]
+    return result
+
+
+def _uncertain(
+    probabilities: ArrayLike, embeddings: ArrayLike, k: int, already: ArrayLike | None, candidates_factor: int
+) -> tuple[_Embeddings, IntArray, IntArray]:
+    """The checked embeddings, the ``candidates_factor·k`` unlabelled items of highest margin (ties to the lowest
+    index) and the labelled ones: what every "uncertain, then diverse" batch starts from."""
     scores = margin(probabilities)
     x = _embeddings(embeddings)
     n = x.shape[0]
@@ -228,13 +229,10 @@ def cluster_margin(
         raise ValueError(f"candidates_factor must be at least 1, got {candidates_factor}")
     labelled = _already(already, n)
     _check_k(k, n - labelled.size)
-    if k == 0:
-        return np.zeros(0, dtype=np.int64)
     open_items = np.setdiff1d(np.arange(n), labelled)
     order = np.lexsort((open_items, -scores[open_items]))  # margin high to low, then index
-    candidates = open_items[order[: min(open_items.size, candidates_factor * k)]]
-    result: IntArray = candidates[cold_start(x[candidates], k, seed=seed)]
-    return result
+    candidates: IntArray = open_items[order[: min(open_items.size, candidates_factor * k)]]
+    return x, candidates, labelled
 
 
 def _greedy(x: _Embeddings, k: int, labelled: IntArray, first: int | None) -> IntArray:
