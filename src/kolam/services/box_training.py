@@ -42,7 +42,8 @@ from kolam.models.coco import project_mapping
 from kolam.services.learning_settings import stored_learning
 from kolam.services.model_versions import active_version, add_version, load_arrays, promote, save_arrays
 from kolam.services.projects import current_schema
-from kolam.services.training import COMPONENTS, FOLDS, HEAD_C, SETTLED, TrainSummary
+from kolam.services.training import COMPONENTS, FOLDS, HEAD_C, TrainSummary
+from kolam.services.training_data import SETTLED
 from kolam.store.blobs import BlobStore
 from kolam.store.db import Database
 from kolam.store.tables import Consensus, GoldAnswer, Item, Project

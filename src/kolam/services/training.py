@@ -27,24 +27,21 @@ import numpy as np
 import sqlalchemy as sa
 from numpy.typing import NDArray
 
-from kolam.labels.schema import ImageClassesSchema, TextClassesSchema
 from kolam.learning import one_blas_thread
 from kolam.learning.auto_accept import auto_accept_thresholds
 from kolam.learning.binomial import clopper_pearson_lower
 from kolam.learning.calibration import TemperatureScaling, expected_calibration_error, softmax
 from kolam.learning.heads import SoftmaxHead
-from kolam.services.embeddings import encoder_name, ensure_embeddings, load_embeddings
+from kolam.services.embeddings import encoder_name, ensure_embeddings
 from kolam.services.learning_settings import LearningSettings, stored_learning
 from kolam.services.model_versions import active_version, add_version, load_arrays, promote, save_arrays
-from kolam.services.projects import current_schema
+from kolam.services.training_data import SETTLED, TrainingData, read_training_data
 from kolam.services.training_semi import CrossValidated, PseudoLabels
 from kolam.store.blobs import BlobStore
 from kolam.store.db import Database
-from kolam.store.tables import Annotation, Consensus, GoldAnswer, Project
+from kolam.store.tables import Consensus, Project
 from kolam.store.tables_learning import ModelVersion
 
-SETTLED = ("agreed", "aggregated", "reviewed")
-"""Consensus statuses that people settled; ``auto`` (the model alone) is never trained on."""
 FOLDS = 5
 HEAD_C = 0.05
 """L2 strength (sklearn's C) of the head: strong, since a project starts with few labels (benchmarks/RESULTS.md)."""
@@ -68,99 +65,7 @@ class TrainSummary:
         return asdict(self)
 
 
-@dataclass(frozen=True)
-class _Data:
-    names: list[str]
-    ids: NDArray[np.int64]
-    x: NDArray[np.float32]
-    y: NDArray[Any]
-    weight: NDArray[np.float64]
-    gold_x: NDArray[np.float32]
-    gold_y: NDArray[Any]
-    unlabelled: NDArray[np.float32]
-    last_answer_id: int
-    multi: bool = False
-    """``y``/``gold_y``: class indices (n,) for single-label projects; 0/1 rows (n, k) for multi-label ones."""
-
-    @property
-    def n(self) -> int:
-        return int(self.y.shape[0])
-
-
-def _label(value: dict[str, Any], index: dict[str, int]) -> int | None:
-    labels = value.get("labels") or []
-    return index.get(labels[0]) if len(labels) == 1 else None
-
-
-def _label_set(value: dict[str, Any], index: dict[str, int]) -> NDArray[np.float64] | None:
-    """A multi-label answer as a 0/1 row; an answer naming no known class (unclear) teaches nothing."""
-    row = np.zeros(len(index))
-    for name in value.get("labels") or []:
-        if name in index:
-            row[index[name]] = 1.0
-    return row if row.any() else None
-
-
-def _read(db: Database, project_id: int, encoder: str) -> _Data | str:
-    with db.read() as session:
-        project = session.get(Project, project_id)
-        if project is None:
-            return "no such project"
-        schema = current_schema(session, project)
-        if not isinstance(schema, ImageClassesSchema | TextClassesSchema):
-            return f"{project.kind} projects have no trained head"
-        multi = schema.multi_label
-        names = schema.label_names()
-        index = {name: i for i, name in enumerate(names)}
-        settled = session.execute(
-            sa.select(Consensus.task_id, Consensus.value, Consensus.confidence).where(
-                Consensus.project_id == project_id, Consensus.status.in_(SETTLED)
-            )
-        ).all()
-        gold = session.execute(
-            sa.select(GoldAnswer.task_id, GoldAnswer.value).where(GoldAnswer.project_id == project_id)
-        ).all()
-        last_answer = session.scalar(sa.select(sa.func.max(Annotation.id)).where(Annotation.project_id == project_id))
-        ids, matrix = load_embeddings(session, project_id, encoder)
-    row_of = {int(item_id): i for i, item_id in enumerate(ids)}
-    gold_ids = {g.task_id for g in gold}
-    read_label: Any = _label_set if multi else _label
-    train = [
-        (row_of[c.task_id], label, c.confidence)
-        for c in settled
-        if c.task_id in row_of and c.task_id not in gold_ids and (label := read_label(c.value, index)) is not None
-    ]
-    held = [
-        (row_of[g.task_id], label)
-        for g in gold
-        if g.task_id in row_of and (label := read_label(g.value, index)) is not None
-    ]
-    rows = np.array([t[0] for t in train], dtype=np.int64)
-    gold_rows = np.array([g[0] for g in held], dtype=np.int64)
-    used = np.zeros(len(ids), dtype=bool)
-    used[rows] = True
-    used[gold_rows] = True
-    return _Data(
-        names=names,
-        ids=ids[rows],
-        x=matrix[rows],
-        y=_stack([t[1] for t in train], multi, len(names)),
-        weight=np.clip(np.array([t[2] for t in train], dtype=np.float64), 0.05, 1.0),
-        gold_x=matrix[gold_rows],
-        gold_y=_stack([g[1] for g in held], multi, len(names)),
-        unlabelled=matrix[~used],
-        last_answer_id=int(last_answer or 0),
-        multi=multi,
-    )
-
-
-def _stack(labels: list[Any], multi: bool, k: int) -> NDArray[Any]:
-    if multi:
-        return np.array(labels, dtype=np.float64).reshape(len(labels), k)
-    return np.array(labels, dtype=np.int64)
-
-
-def _projection(data: _Data) -> SoftmaxHead:
+def _projection(data: TrainingData) -> SoftmaxHead:
     """The standardiser and whitened PCA every head of this training shares, fitted once on all embeddings.
     Fewer directions than half the rows: whitening would blow up directions the data does not span."""
     rows = np.vstack([data.x, data.gold_x, data.unlabelled[:UNLABELLED_FOR_PROJECTION]])
@@ -168,7 +73,7 @@ def _projection(data: _Data) -> SoftmaxHead:
     return SoftmaxHead(n_components=components, c=HEAD_C).fit_projection(rows)
 
 
-def _fit(projected: SoftmaxHead, data: _Data, rows: NDArray[np.int64]) -> SoftmaxHead:
+def _fit(projected: SoftmaxHead, data: TrainingData, rows: NDArray[np.int64]) -> SoftmaxHead:
     head = copy.deepcopy(projected)
     return head.fit(data.x[rows], data.y[rows], len(data.names), sample_weight=data.weight[rows], keep_projection=True)
 
@@ -232,7 +137,7 @@ def threshold_table(
 
 
 def _compare(
-    db: Database, blobs: BlobStore, active: ModelVersion | None, data: _Data, new: dict[str, Any],
+    db: Database, blobs: BlobStore, active: ModelVersion | None, data: TrainingData, new: dict[str, Any],
     score_old: Callable[[dict[str, NDArray[Any]], float], dict[str, Any]] | None = None,
 ) -> tuple[bool, dict[str, Any]]:  # fmt: skip
     """Should the new version replace the active one? Both are scored on today's gold."""
@@ -309,7 +214,7 @@ def train_project(db: Database, blobs: BlobStore, project_id: int) -> TrainSumma
     if encoder is None:
         return TrainSummary(project_id, "skipped", f"{kind} projects use packaged models without training")
     ensure_embeddings(db, blobs, project_id)
-    data = _read(db, project_id, encoder)
+    data = read_training_data(db, project_id, encoder)
     if isinstance(data, str):
         return TrainSummary(project_id, "skipped", data)
     present = int((data.y.sum(axis=0) > 0).sum()) if data.multi else np.unique(data.y).size
@@ -329,7 +234,7 @@ def train_project(db: Database, blobs: BlobStore, project_id: int) -> TrainSumma
 
 def _train(
     db: Database, blobs: BlobStore, project_id: int, org_id: int, encoder: str, policy: LearningSettings,
-    active: ModelVersion | None, data: _Data,
+    active: ModelVersion | None, data: TrainingData,
 ) -> TrainSummary:  # fmt: skip
     k = len(data.names)
     projected = _projection(data)
@@ -400,7 +305,7 @@ def _train(
 
 
 def record_version(
-    db: Database, blobs: BlobStore, org_id: int, project_id: int, encoder: str, data: _Data,
+    db: Database, blobs: BlobStore, org_id: int, project_id: int, encoder: str, data: TrainingData,
     arrays: dict[str, NDArray[Any]], temperature: float, better: bool, comparison: dict[str, Any], *,
     head_kind: str, components: int, metrics: dict[str, Any], confusion: list[list[int]] | None,
     thresholds: dict[str, Any] | None, calibrated_on: str = "out-of-fold",

@@ -22,7 +22,8 @@ from kolam.learning.calibration import TemperatureScaling
 from kolam.learning.crossfit import out_of_fold
 from kolam.learning.multilabel import OneVsRestHead, pair_logits, sigmoid
 from kolam.services.learning_settings import LearningSettings
-from kolam.services.training import FOLDS, TrainSummary, _compare, _Data, _projection, record_version, threshold_table
+from kolam.services.training import FOLDS, TrainSummary, _compare, _projection, record_version, threshold_table
+from kolam.services.training_data import TrainingData
 from kolam.store.blobs import BlobStore
 from kolam.store.db import Database
 from kolam.store.tables_learning import ModelVersion
@@ -65,7 +66,7 @@ def _recall(decided: NDArray[np.bool_], applies: NDArray[np.bool_]) -> dict[str,
 
 def train_multilabel(
     db: Database, blobs: BlobStore, project_id: int, org_id: int, encoder: str, policy: LearningSettings,
-    active: ModelVersion | None, data: _Data,
+    active: ModelVersion | None, data: TrainingData,
 ) -> TrainSummary:  # fmt: skip
     projected = _projection(data)
 

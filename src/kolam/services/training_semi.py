@@ -21,7 +21,7 @@ from kolam.learning.heads import SoftmaxHead
 from kolam.learning.semi_supervised import neighbour_graph, refit_with_pseudo_labels
 
 if TYPE_CHECKING:
-    from kolam.services.training import _Data
+    from kolam.services.training_data import TrainingData
 
 PSEUDO_POOL = 100_000
 """Most items in the k-NN graph for pseudo-labels (a seeded sample of the unlabelled beyond): the search is
@@ -39,7 +39,7 @@ class CrossValidated:
     n: int
 
     @classmethod
-    def of(cls, fit: Callable[[NDArray[np.int64]], SoftmaxHead], data: _Data, folds: int) -> CrossValidated:
+    def of(cls, fit: Callable[[NDArray[np.int64]], SoftmaxHead], data: TrainingData, folds: int) -> CrossValidated:
         logits = out_of_fold(lambda train, test: fit(train).logits(data.x[test]), data.y, folds=folds)
         temperature = TemperatureScaling().fit(logits, data.y).temperature_
         p = softmax(logits / temperature)
@@ -66,7 +66,7 @@ class PseudoLabels:
     last_count: int = 0
 
     @classmethod
-    def build(cls, projected: SoftmaxHead, data: _Data) -> PseudoLabels | None:
+    def build(cls, projected: SoftmaxHead, data: TrainingData) -> PseudoLabels | None:
         if data.unlabelled.shape[0] == 0:
             return None
         room = max(0, PSEUDO_POOL - data.n - data.gold_x.shape[0])
@@ -78,7 +78,7 @@ class PseudoLabels:
         gold = np.arange(data.n, data.n + data.gold_x.shape[0], dtype=np.int64)
         return cls(pool, neighbour_graph(projected.transform(pool)), gold)
 
-    def refit(self, head: SoftmaxHead, data: _Data, rows: NDArray[np.int64]) -> SoftmaxHead:
+    def refit(self, head: SoftmaxHead, data: TrainingData, rows: NDArray[np.int64]) -> SoftmaxHead:
         result = refit_with_pseudo_labels(
             head, self.pool, self.neighbours, rows, data.y[rows], len(data.names),
             sample_weight=data.weight[rows], held_out=self.gold,
