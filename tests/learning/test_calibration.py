@@ -318,27 +318,6 @@ def test_pooled_vetoes_a_class_shown_to_be_worse() -> None:
     assert table.precision[1] == pytest.approx(0.8)
 
 
-def test_pooled_keeps_a_held_threshold_while_its_items_are_at_target() -> None:
-    # 100 at 0.95 with 2 wrong: 98 % precise, no certifiable bound at 0.97 (needs ~150 clean items), 0.5 below.
-    conf = np.r_[np.full(100, 0.95), np.full(100, 0.5)]
-    correct = np.r_[np.arange(100) >= 2, np.arange(100) % 2 == 0]
-    predicted = np.zeros(200, dtype=int)
-    fresh = auto_accept_thresholds(conf, predicted, correct, n_classes=1, target=0.97, pooled=True)
-    assert math.isnan(fresh.pooled_threshold) and not fresh.held
-    kept = auto_accept_thresholds(conf, predicted, correct, n_classes=1, target=0.97, pooled=True, held=0.9)
-    assert kept.pooled_threshold == 0.9 and kept.held and kept.threshold[0] == 0.9
-    assert kept.support[0] == 100 and kept.precision[0] == pytest.approx(0.98)
-    # at a held 0.4 its items are 74 % right: below the target, so it goes
-    gone = auto_accept_thresholds(conf, predicted, correct, n_classes=1, target=0.97, pooled=True, held=0.4)
-    assert math.isnan(gone.pooled_threshold) and not gone.held
-    # a threshold certified today wins over a held one: 200 more right at 0.99 make 0.95 certifiable
-    surer = np.r_[np.full(200, 0.99), conf]
-    right = np.r_[np.ones(200, bool), correct]
-    table = auto_accept_thresholds(surer, np.zeros(400, dtype=int), right, n_classes=1, target=0.97, pooled=True,
-                                   held=0.9)  # fmt: skip
-    assert table.pooled_threshold == 0.95 and not table.held
-
-
 def test_thresholds_tie_group_enters_whole() -> None:
     # 60 right at 0.8, then at 0.7 a tie of 60 of which 30 are wrong: 0.7 fails, 0.8 passes.
     conf = np.r_[np.full(60, 0.8), np.full(60, 0.7)]

@@ -27,8 +27,7 @@ class ThresholdTable:
     at or above it, their ``precision`` and its one-sided Clopper–Pearson ``lower_bound`` at ``level`` (nan where
     there is no threshold), and ``n_predicted``, the held-out items predicted as the class at any confidence.
     ``pooled_threshold`` is the one threshold over all classes when the table was pooled, nan otherwise; then
-    the per-class precision and bound describe each class's share of the pool and may sit below the target.
-    ``held``: the pooled threshold is one certified before and kept (see ``auto_accept_thresholds``)."""
+    the per-class precision and bound describe each class's share of the pool and may sit below the target."""
 
     threshold: FloatArray
     support: IntArray
@@ -38,7 +37,6 @@ class ThresholdTable:
     target: float
     level: float
     pooled_threshold: float = math.nan
-    held: bool = False
 
     def accepts(self, confidence: ArrayLike, predicted: ArrayLike) -> BoolArray:
         """Which predictions the model may settle alone: confidence ≥ its class's threshold (nan never does)."""
@@ -104,7 +102,6 @@ def auto_accept_thresholds(
     level: float = 0.95,
     min_support: int = 50,
     pooled: bool = False,
-    held: float = math.nan,
 ) -> ThresholdTable:
     """Auto-accept thresholds from held-out, human-settled items (calibrated ``confidence``, the model's
     ``predicted`` class, whether it was ``correct``).
@@ -118,13 +115,6 @@ def auto_accept_thresholds(
     gets nan. Per-class thresholds are not raised above t* in pooled mode: estimating them is what pooling
     avoids; the audit sample is what catches a class that drifts below target.
 
-    ``held`` (pooled only): the threshold certified for the version before. When no threshold can be certified
-    today, it is kept while today's items above it are still at least ``target`` precise (the point estimate,
-    with ``min_support`` of them): a bound that hovers around the target would otherwise switch auto-accept off
-    and on from one version to the next, and each switch hands the model's items to people and back. A lower
-    threshold is only ever taken on a certified bound; a kept one goes as soon as its precision falls below the
-    target, and the audits judge it as any other.
-
     Scanning many thresholds and keeping the lowest passing one makes the reported bound slightly optimistic
     (a multiple-comparison effect); the audits re-estimate precision on fresh items.
     """
@@ -137,13 +127,8 @@ def auto_accept_thresholds(
     support = np.zeros(n_classes, dtype=np.int64)
     successes = np.zeros(n_classes, dtype=np.int64)
     pooled_threshold = math.nan
-    kept = False
     if pooled:
         pooled_threshold = _scan(conf, hit, target, level, min_support)[0]
-        if math.isnan(pooled_threshold) and not math.isnan(held):
-            above = conf >= held
-            kept = int(above.sum()) >= min_support and float(hit[above].mean()) >= target
-            pooled_threshold = held if kept else math.nan
         if not math.isnan(pooled_threshold):
             above = conf >= pooled_threshold
             support = np.bincount(pred[above], minlength=n_classes).astype(np.int64)
@@ -166,5 +151,4 @@ def auto_accept_thresholds(
         target=target,
         level=level,
         pooled_threshold=pooled_threshold,
-        held=kept,
     )

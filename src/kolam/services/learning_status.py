@@ -83,6 +83,5 @@ def learning_status(session: Session, actor: Actor, project_id: int) -> dict[str
             "audited": sum(int(n) for n in verdicts.values()),
             "audit_verdicts": {verdict: int(n) for verdict, n in verdicts.items()},
             "classes": classes,
-            "held": bool(active is not None and (active.thresholds or {}).get("held")),
         },
     }

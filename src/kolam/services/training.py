@@ -106,17 +106,13 @@ def _confusion(labels: NDArray[np.int64], predicted: NDArray[np.int64], k: int) 
 
 def threshold_table(
     names: list[str], confidence: NDArray[np.float64], predicted: NDArray[np.int64], correct: NDArray[np.bool_],
-    policy: LearningSettings, active: ModelVersion | None = None,
+    policy: LearningSettings,
 ) -> dict[str, Any]:  # fmt: skip
-    """The auto-accept table stored on a version: per class its threshold, evidence and (empty) audit counts.
-    The active version's pooled threshold is kept when none can be certified now and its items are still at the
-    target (``auto_accept_thresholds``' ``held``): a bound hovering at the target would otherwise switch the model
-    off and on from one version to the next, and every switch sends its items to people and back."""
+    """The auto-accept table stored on a version: per class its threshold, evidence and (empty) audit counts."""
     rule = policy.auto_accept
-    before = (active.thresholds or {}).get("pooled_threshold") if active is not None else None
     table = auto_accept_thresholds(
         confidence, predicted, correct, len(names), target=rule.target_precision, level=rule.level,
-        min_support=rule.min_support, pooled=rule.pooled, held=math.nan if before is None else float(before),
+        min_support=rule.min_support, pooled=rule.pooled,
     )  # fmt: skip
     classes = {}
     for c, name in enumerate(names):
@@ -136,7 +132,6 @@ def threshold_table(
         "target": rule.target_precision,
         "level": rule.level,
         "pooled_threshold": None if math.isnan(pooled) else float(pooled),
-        "held": table.held,
         "classes": classes,
     }
 
@@ -288,7 +283,6 @@ def _train(
         np.concatenate([predicted[judged], gold_predicted]),
         np.concatenate([correct[judged], gold_predicted == data.gold_y]),
         policy,
-        active,
     )
     metrics = {
         "cross_validated": {

@@ -96,9 +96,7 @@ def train_multilabel(
         [np.all(oof_sets == (data.y[judged] >= 0.5), axis=1), np.all(gold_sets == (data.gold_y >= 0.5), axis=1)]
     )
     confidence = np.concatenate([oof_sure, gold_sure])
-    thresholds = threshold_table(
-        [WHOLE_ANSWER], confidence, np.zeros(confidence.size, dtype=np.int64), right, policy, active
-    )
+    thresholds = threshold_table([WHOLE_ANSWER], confidence, np.zeros(confidence.size, dtype=np.int64), right, policy)
 
     def score_old(arrays: dict[str, NDArray[Any]], old_temperature: float) -> dict[str, Any]:
         old = OneVsRestHead.from_arrays(arrays)

@@ -164,10 +164,7 @@ export function autoAcceptSection(auto, rule = {}) {
   const head = auto.enabled
     ? `On: the model settles an item alone above its class's threshold; target precision ${pct(auto.target, 0)}.${how}`
     : "Off: the model suggests, people decide. A manager turns it on in the project's Learning settings.";
-  const held = auto.held
-    ? " The shared threshold is kept from the version before: no lower one could be proven this time, and the items above it are still at the target."
-    : "";
-  const facts = `${num(auto.accepted)} items settled by the model; ${num(auto.audits_pending)} audits waiting, ${num(auto.audited)} audited (verdicts: ${verdictWords(auto.audit_verdicts)}).${held}`;
+  const facts = `${num(auto.accepted)} items settled by the model; ${num(auto.audits_pending)} audits waiting, ${num(auto.audited)} audited (verdicts: ${verdictWords(auto.audit_verdicts)}).`;
   const rows = auto.classes || [];
   return h("section#auto-accept", { "aria-labelledby": "h-auto" },
     h("h2#h-auto", {}, "Auto-accept"),
