@@ -3,16 +3,19 @@
 The dataset is Fashion-MNIST's 10,000 test images, or with ``--items N`` the first N training images (truth
 known, never shown to the loop), answered by the crowd of ``bench_adaptive_overlap`` (100 annotators, look-alike
 confusions among shirt / T-shirt / pullover / coat, per-image difficulty); skills are estimated, never given.
-A ``--gold`` share of random items is labelled first by an expert (one human answer each, taken as right): it
-calibrates the model and sets the auto-accept thresholds, and is never auto-accepted. Each round:
+A ``--gold`` share of random items is labelled first by an expert (one human answer each, taken as right): as in
+the service it is held out of training, calibrates the deployed head (temperature on its gold logits) and judges the
+auto-accept thresholds, and is never auto-accepted (``--gold-trains`` instead trains on it and judges it out of
+fold, as this benchmark did before 2026-11-28). Each round:
 
 1. Dawid–Skene EM on all crowd answers, with the calibrated out-of-fold model prediction as the prior of each
    answered item (one answer per item has no overlap to estimate skills from; the model is the second
    opinion); gives each item's posterior with the model prior;
 2. the head (``SoftmaxHead`` on EfficientNet-Lite0 embeddings, PCA 256 fitted once on every item) is trained
-   on the answered items (those posteriors as soft labels) and gold — twice on halves for out-of-fold logits,
-   once on all for the open items;
-3. temperature scaling on gold (out-of-fold logits) and on the audits so far;
+   on the answered items (those posteriors as soft labels) and the audited ones (the reviewer's label, settled
+   as in the service) — ``--folds`` times for out-of-fold logits (5, as
+   the service), once on all for the open items and gold;
+3. temperature scaling on gold (the deployed head's logits, as the service when gold reaches ``min_support``);
 4. each answered item's posterior = calibrated model prediction as its PRIOR × its answers' likelihood
    (``quality.overlap.posteriors`` with a per-item prior); ``decide_many`` says done / more / review; further
    answers wait until every item has been seen once (the prior is then at its strongest);
@@ -24,7 +27,8 @@ calibrates the model and sets the auto-accept thresholds, and is never auto-acce
    drawn at random and settled by the crowd alone, as extra calibration items), one answer each.
 
     python benchmarks/bench_model_loop.py                                        # 10k items, ~5 min
-    python benchmarks/bench_model_loop.py --items 30000 --batch 2000 --gold 0.04  # 30k items, ~5 min
+    python benchmarks/bench_model_loop.py --items 30000 --batch 2000 --gold 0.05 --revoke --audit-window 3 \
+        --target 0.96 --seed S                                                   # 30k items, 2–4 min
 """
 
 from __future__ import annotations
@@ -46,6 +50,7 @@ from fashion_embeddings import embeddings, labels
 from kolam.learning.audits import audit_classes
 from kolam.learning.auto_accept import auto_accept_thresholds
 from kolam.learning.calibration import TemperatureScaling
+from kolam.learning.crossfit import stratified_folds
 from kolam.learning.heads import SoftmaxHead
 from kolam.learning.sampling import cold_start, margin
 from kolam.learning.semi_supervised import neighbour_graph, refit_with_pseudo_labels
@@ -96,6 +101,9 @@ class Settings:
     accept_when_due: bool = False
     revoke_below_threshold: bool = True
     audit_window: int = 0
+    folds: int = 5
+    gold_trains: bool = False
+    consensus_judges: bool = False
 
 
 def crowd_posteriors(
@@ -127,10 +135,11 @@ def crowd_posteriors(
 
 def model_logits(
     base: SoftmaxHead, x: np.ndarray, targets: np.ndarray, labelled: np.ndarray, seed: int,
-    graph: np.ndarray | None = None,
+    graph: np.ndarray | None = None, folds: int = 5,
 ) -> np.ndarray:  # fmt: skip
-    """Out-of-fold logits for the labelled items (two halves), full-head logits for the others; with ``graph``
-    (the items' k-NN graph) each head is refitted with agreeing pseudo-labels, as the service trains it."""
+    """Out-of-fold logits for the labelled items (``folds`` stratified folds, as ``kolam.learning.crossfit``),
+    full-head logits for the others; with ``graph`` (the items' k-NN graph) each head is refitted with agreeing
+    pseudo-labels, as the service trains it."""
 
     def fit(rows: np.ndarray) -> SoftmaxHead:
         head = fresh(base).fit(x[rows], targets[rows], K, keep_projection=True)
@@ -139,9 +148,9 @@ def model_logits(
         return refit_with_pseudo_labels(head, x, graph, rows, targets[rows], K).head
 
     logits = np.empty((x.shape[0], K))
-    folds = np.random.default_rng(seed).integers(2, size=labelled.size)
-    for f in (0, 1):
-        train, held = labelled[folds != f], labelled[folds == f]
+    fold = stratified_folds(targets[labelled].argmax(axis=1), folds, seed)
+    for f in range(folds):
+        train, held = labelled[fold != f], labelled[fold == f]
         logits[held] = fit(train).logits(x[held])
     rest = np.setdiff1d(np.arange(x.shape[0]), labelled)
     logits[rest] = fit(labelled).logits(x[rest])
@@ -192,14 +201,18 @@ def run_loop(x: np.ndarray, crowd: Crowd, s: Settings, seed: int) -> dict[str, A
         class_prior, q, learnt, (tasks, answers, confusions) = crowd_posteriors(crowd, loop, model_prior)
         targets = learnt.copy()  # answers × last round's out-of-fold model: "learning from crowds" EM
         targets[loop.gold] = np.eye(K)[truth[loop.gold]]  # gold answers are known
-        learn = np.flatnonzero(answered | loop.gold)
-        logits = model_logits(base, z, targets, learn, seed + rounds, graph)
+        targets[loop.audit] = np.eye(K)[truth[loop.audit]]  # so are reviewed items: settled, they train the head
+        learn = np.flatnonzero(answered | loop.audit | (loop.gold & s.gold_trains))  # the service holds gold out
+        logits = model_logits(base, z, targets, learn, seed + rounds, graph, s.folds)
         crowd_only = decide_many(q, loop.counts, s.audit_policy)
         # the calibration slice: random items settled by people alone, judged out-of-fold
         judge = np.where(loop.gold, truth, q.argmax(axis=1))  # gold: the expert's label (truth here)
         judge[loop.audit] = truth[loop.audit]  # reviewed: audits feed the precision estimate back
-        cal = np.flatnonzero(loop.gold | loop.audit | (loop.random_share & (crowd_only == "done")))
-        if cal.size >= s.min_support:
+        sure = q.max(axis=1) >= s.target if s.consensus_judges else loop.random_share & (crowd_only == "done")
+        cal = np.flatnonzero(loop.gold | loop.audit | (answered & sure))
+        if not s.gold_trains and loop.gold.sum() >= s.min_support:  # the deployed head on held-out gold
+            scaler = TemperatureScaling().fit(logits[loop.gold], truth[loop.gold])
+        elif cal.size >= s.min_support:
             scaler = TemperatureScaling().fit(logits[cal], judge[cal])
         else:
             scaler = temperature(logits[learn], targets[learn])
@@ -346,6 +359,17 @@ def main() -> None:
     parser.add_argument(
         "--pseudo-labels", action="store_true", help="refit each head with agreeing pseudo-labels (as the service)"
     )
+    parser.add_argument("--folds", type=int, default=5, help="cross-fitting folds for out-of-fold logits")
+    parser.add_argument(
+        "--gold-trains",
+        action="store_true",
+        help="train on gold and judge it out of fold (before 2026-11-28); default: held out, as the service",
+    )
+    parser.add_argument(
+        "--consensus-judges",
+        action="store_true",
+        help="judge thresholds also by answered items whose crowd-only posterior reaches the auto-accept target",
+    )
     parser.add_argument("--item-difficulty", type=float, default=2.0)
     parser.add_argument("--seed", type=int, default=20261128)
     args = parser.parse_args()
@@ -371,6 +395,9 @@ def main() -> None:
         accept_when_due=args.accept_when_due,
         revoke_below_threshold=args.revoke_on == "threshold",
         audit_window=args.audit_window,
+        folds=args.folds,
+        gold_trains=args.gold_trains,
+        consensus_judges=args.consensus_judges,
     )
     t0 = time.perf_counter()
     result = run_loop(x, crowd, settings, args.seed)
