@@ -18,7 +18,7 @@ import sqlalchemy as sa
 pytest.importorskip("onnxruntime")
 
 from kolam.demo.datasets import iter_fashion_mnist
-from kolam.services import resolve
+from kolam.services import model_versions, resolve
 from kolam.services.assignment import lease_tasks
 from kolam.services.submissions import Submission, submit
 from kolam.store.tables import Item, Organization, Prediction, Project, Task
@@ -320,6 +320,34 @@ def test_learning_settings_on_the_project_form(page: Any, live_server: LiveServe
     assert (
         call(live_server, manager, "GET", f"projects/{project.id}").json()["learning"]["external_token"] == "********"
     )
+    assert page.js_errors == []
+
+
+def test_models_page_shows_what_a_box_version_learnt(page: Any, live_server: LiveServer) -> None:
+    """A box version's metrics are the detector's corrections and its crop head's out-of-fold accuracy (as
+    ``services.box_training`` stores them; the training itself is tested with the real detector elsewhere)."""
+    org = live_server.org()
+    manager = live_server.person(org, "manager")
+    project = live_server.factory.project(org, "image_boxes")
+    metrics = {
+        "proposals": 120, "kept": 84, "relabelled": 1, "rescored": 2,
+        "crop_head": {"boxes": 40, "judged_on": 30, "accuracy": 0.9, "best_single_label": 0.6},
+    }  # fmt: skip
+    with live_server.db.write() as s:
+        row = model_versions.add_version(
+            s, project.id, "builtin:nanodet-m", metrics=metrics, training={"items": 150, "gold_held_out": 0}
+        )
+        model_versions.promote(s, row)
+        s.commit()
+    sign_in(page, manager, org)
+    page.goto(f"/#/projects/{project.id}/models")
+    page.locator("#models[aria-busy=false]").wait_for()
+    facts = page.locator("#model-active").inner_text()
+    assert "people kept 84 of 120 detector boxes; 1 detector classes renamed, 2 given a higher minimum score" in facts
+    assert "crop head 90" in facts and "on 30 boxes (the most common label alone: 60" in facts
+    cell = page.locator(f"#model-versions tr[data-version='{row.version}'] td").nth(4)
+    assert cell.inner_text().startswith("90") and cell.inner_text().endswith("(crop head)")
+    check_screen(page)
     assert page.js_errors == []
 
 

@@ -22,6 +22,14 @@ export function extraBanner(extra) {
     extra.install && h("p", {}, "An administrator installs them with ", h("code#ml-install", {}, extra.install)));
 }
 
+/** What a box version learnt from people's corrections of the detector, and how its crop head did out of fold. */
+function boxLine(m) {
+  const kept = `people kept ${num(m.kept)} of ${num(m.proposals)} detector boxes; ${num(m.relabelled)} detector classes renamed, ${num(m.rescored)} given a higher minimum score`;
+  const crop = m.crop_head;
+  if (!crop) return kept;
+  return `${kept}; crop head ${pct(crop.accuracy)} right out of fold on ${num(crop.judged_on)} boxes (the most common label alone: ${pct(crop.best_single_label)})`;
+}
+
 function metricRows(v) {
   const m = v.metrics || {};
   const cv = m.cross_validated;
@@ -37,6 +45,7 @@ function metricRows(v) {
       ? `${pct(cv.ece_before)} → ${pct(cv.ece_after)}${cal ? ` after ${cal.method} scaling (T = ${num(cal.temperature, 2)})` : ""}`
       : "–"],
     ["Pseudo-labels", pseudoLine(m.semi_supervised)],
+    ...(m.proposals != null ? [["Learnt from corrections", boxLine(m)]] : []),
     ["Learnt from", `${num(t.items)} settled items, ${num(t.gold_held_out)} gold held out` +
       (t.through_answer_id != null ? `, answers up to #${t.through_answer_id}` : "") + (t.encoder ? `; encoder ${t.encoder}` : "")],
     ["Trained", when(v.created_at) + (v.promoted_at ? `; active since ${when(v.promoted_at)}` : "")],
@@ -95,6 +104,7 @@ export function versionsTable(versions, selected, { select, promote }) {
     h("tbody", {}, versions.map((v) => {
       const gold = v.metrics?.gold;
       const cv = v.metrics?.cross_validated;
+      const crop = v.metrics?.crop_head;
       const trained = v.status !== "failed";
       return h("tr", { dataset: { version: v.version, status: v.status }, className: v.version === selected ? "current" : "" },
         h("th", { scope: "row" }, `v${v.version}`),
@@ -102,7 +112,7 @@ export function versionsTable(versions, selected, { select, promote }) {
         h("td", {}, when(v.created_at)),
         h("td.num", {}, num(v.training?.items)),
         h("td.num", {}, gold && gold.n ? `${pct(gold.accuracy)} (≥ ${pct(gold.accuracy_lower)})` : "–"),
-        h("td.num", {}, cv ? pct(cv.accuracy) : "–"),
+        h("td.num", {}, cv ? pct(cv.accuracy) : crop ? `${pct(crop.accuracy)} (crop head)` : "–"),
         h("td.why", {}, v.error ? h("span.error", {}, v.error) : v.comparison?.reason || "–",
           v.comparison?.by_hand ? h("div.muted", {}, "made active by hand") : null),
         h("td.row-actions", {},
