@@ -343,7 +343,7 @@ def test_models_page_shows_what_a_box_version_learnt(page: Any, live_server: Liv
     page.goto(f"/#/projects/{project.id}/models")
     page.locator("#models[aria-busy=false]").wait_for()
     facts = page.locator("#model-active").inner_text()
-    assert "people kept 84 of 120 detector boxes; 1 detector classes renamed, 2 given a higher minimum score" in facts
+    assert "people kept 84 of 120 detector boxes; detector classes renamed: 1, given a higher minimum score: 2" in facts
     assert "crop head 90" in facts and "on 30 boxes (the most common label alone: 60" in facts
     cell = page.locator(f"#model-versions tr[data-version='{row.version}'] td").nth(4)
     assert cell.inner_text().startswith("90") and cell.inner_text().endswith("(crop head)")

@@ -24,7 +24,7 @@ export function extraBanner(extra) {
 
 /** What a box version learnt from people's corrections of the detector, and how its crop head did out of fold. */
 function boxLine(m) {
-  const kept = `people kept ${num(m.kept)} of ${num(m.proposals)} detector boxes; ${num(m.relabelled)} detector classes renamed, ${num(m.rescored)} given a higher minimum score`;
+  const kept = `people kept ${num(m.kept)} of ${num(m.proposals)} detector boxes; detector classes renamed: ${num(m.relabelled)}, given a higher minimum score: ${num(m.rescored)}`;
   const crop = m.crop_head;
   if (!crop) return kept;
   return `${kept}; crop head ${pct(crop.accuracy)} right out of fold on ${num(crop.judged_on)} boxes (the most common label alone: ${pct(crop.best_single_label)})`;
